@@ -1,0 +1,17 @@
+// Entry point of the mmbalance native addon: registers every flat libtorch entry point.
+#include "common.h"
+
+namespace mmb {
+void RegisterCore(Napi::Env env, Napi::Object exports);
+void RegisterMath(Napi::Env env, Napi::Object exports);
+void RegisterNN(Napi::Env env, Napi::Object exports);
+}  // namespace mmb
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mmb::RegisterCore(env, exports);
+  mmb::RegisterMath(env, exports);
+  mmb::RegisterNN(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(mmbalance, Init)

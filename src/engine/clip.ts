@@ -1,0 +1,39 @@
+import { checkNumber } from './errors.js';
+import { noGrad } from './grad_mode.js';
+import { native } from './native.js';
+import { scope } from './scope.js';
+import { type Handle, Tensor } from './tensor.js';
+
+function gradHandles(params: Iterable<Tensor>): Handle[] {
+  const list = [...params];
+  return (native.grads(list.map((p) => p.h)) as (Handle | null)[]).filter((g): g is Handle => g !== null);
+}
+
+/**
+ * Rescales gradients in place so their joint p-norm is at most maxNorm (torch.nn.utils.clip_grad_norm_).
+ * Returns the total norm before clipping.
+ */
+export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType = 2): number {
+  checkNumber('maxNorm', maxNorm, 0);
+  const grads = gradHandles(params);
+  if (grads.length === 0) return 0;
+  return scope(() => noGrad(() => {
+    let total: number;
+    if (normType === Infinity) {
+      total = Math.max(...grads.map((g) => new Tensor(g).abs().max().item()));
+    } else {
+      const norms = (native.foreachNorm(grads, normType) as Handle[]).map((h) => new Tensor(h));
+      const stacked = new Tensor(native.stack(norms.map((n) => n.h), 0));
+      total = stacked.norm(normType).item();
+    }
+    const coef = maxNorm / (total + 1e-6);
+    if (coef < 1) native.foreachMulScalar_(grads, coef);
+    return total;
+  }));
+}
+
+/** Clamps every gradient element to [-clipValue, clipValue] in place. */
+export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void {
+  checkNumber('clipValue', clipValue, 0);
+  for (const g of gradHandles(params)) native.clamp_(g, -clipValue, clipValue);
+}

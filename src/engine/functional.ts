@@ -1,0 +1,166 @@
+/** Neural-network functions with PyTorch's torch.nn.functional names and semantics. */
+import { checkInt, checkNumber, checkOneOf, invalid } from './errors.js';
+import { native } from './native.js';
+import type { NativeName } from './native_names.js';
+import { where } from './ops.js';
+import { type Reduction, Tensor, reductionCode } from './tensor.js';
+
+export { pad } from './ops.js';
+
+type IntOrPair = number | readonly number[];
+function tuple(name: string, v: IntOrPair, n: number): number[] {
+  const list = typeof v === 'number' ? Array<number>(n).fill(v) : [...v];
+  if (list.length !== n || !list.every(Number.isInteger)) throw invalid(name, `an integer or ${n} integers`, v);
+  return list;
+}
+
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  return new Tensor(native.linear(x.h, weight.h, bias?.h ?? null));
+}
+export function relu(x: Tensor): Tensor {
+  return x.relu();
+}
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  return x.gelu(approximate);
+}
+export function softmax(x: Tensor, dim: number): Tensor {
+  return x.softmax(dim);
+}
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return x.logSoftmax(dim);
+}
+export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return new Tensor(native.layerNorm(x.h, [...normalizedShape], weight?.h ?? null, bias?.h ?? null, checkNumber('eps', eps, 0)));
+}
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  return new Tensor(
+    native.batchNorm(x.h, opts.weight?.h ?? null, opts.bias?.h ?? null, runningMean?.h ?? null, runningVar?.h ?? null, opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5),
+  );
+}
+export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return new Tensor(native.groupNorm(x.h, checkInt('numGroups', numGroups, 1), weight?.h ?? null, bias?.h ?? null, eps));
+}
+/** Zeroes elements with probability p and scales the rest by 1/(1-p) when training. */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  checkNumber('p', p, 0, 1);
+  if (!training || p === 0) return x;
+  return new Tensor(native.dropout(x.h, p, true));
+}
+export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1, groups = 1): Tensor {
+  return new Tensor(native.conv1d(x.h, weight.h, bias?.h ?? null, tuple('stride', stride, 1), tuple('padding', padding, 1), tuple('dilation', dilation, 1), checkInt('groups', groups, 1)));
+}
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1, groups = 1): Tensor {
+  return new Tensor(native.conv2d(x.h, weight.h, bias?.h ?? null, tuple('stride', stride, 2), tuple('padding', padding, 2), tuple('dilation', dilation, 2), checkInt('groups', groups, 1)));
+}
+function pool(op: string, n: number, x: Tensor, kernel: IntOrPair, stride: IntOrPair | undefined, padding: IntOrPair, ceilMode: boolean): Tensor {
+  const k = tuple('kernelSize', kernel, n);
+  return new Tensor((native[op as NativeName])(x.h, k, stride === undefined ? k : tuple('stride', stride, n), tuple('padding', padding, n), ceilMode));
+}
+export function maxPool1d(x: Tensor, kernelSize: IntOrPair, stride?: IntOrPair, padding: IntOrPair = 0, ceilMode = false): Tensor {
+  return pool('maxPool1d', 1, x, kernelSize, stride, padding, ceilMode);
+}
+export function maxPool2d(x: Tensor, kernelSize: IntOrPair, stride?: IntOrPair, padding: IntOrPair = 0, ceilMode = false): Tensor {
+  return pool('maxPool2d', 2, x, kernelSize, stride, padding, ceilMode);
+}
+export function avgPool1d(x: Tensor, kernelSize: IntOrPair, stride?: IntOrPair, padding: IntOrPair = 0, ceilMode = false): Tensor {
+  return pool('avgPool1d', 1, x, kernelSize, stride, padding, ceilMode);
+}
+export function avgPool2d(x: Tensor, kernelSize: IntOrPair, stride?: IntOrPair, padding: IntOrPair = 0, ceilMode = false): Tensor {
+  return pool('avgPool2d', 2, x, kernelSize, stride, padding, ceilMode);
+}
+export function adaptiveAvgPool1d(x: Tensor, outputSize: IntOrPair): Tensor {
+  return new Tensor(native.adaptiveAvgPool1d(x.h, tuple('outputSize', outputSize, 1)));
+}
+export function adaptiveAvgPool2d(x: Tensor, outputSize: IntOrPair): Tensor {
+  return new Tensor(native.adaptiveAvgPool2d(x.h, tuple('outputSize', outputSize, 2)));
+}
+export function adaptiveMaxPool1d(x: Tensor, outputSize: IntOrPair): Tensor {
+  return new Tensor(native.adaptiveMaxPool1d(x.h, tuple('outputSize', outputSize, 1)));
+}
+export function adaptiveMaxPool2d(x: Tensor, outputSize: IntOrPair): Tensor {
+  return new Tensor(native.adaptiveMaxPool2d(x.h, tuple('outputSize', outputSize, 2)));
+}
+export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number): Tensor {
+  return new Tensor(native.embedding(weight.h, indices.h, paddingIdx === undefined ? -1 : checkInt('paddingIdx', paddingIdx)));
+}
+export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  return new Tensor(native.oneHot(indices.h, checkInt('numClasses', numClasses, -1)));
+}
+export function cosineSimilarity(a: Tensor, b: Tensor, dim = 1, eps = 1e-8): Tensor {
+  return new Tensor(native.cosineSimilarity(a.h, b.h, checkInt('dim', dim), eps));
+}
+/** x / max(||x||_p, eps) along dim, as F.normalize. */
+export function normalize(x: Tensor, p = 2, dim = 1, eps = 1e-12): Tensor {
+  return x.div(x.norm(p, dim, true).clampMin(eps).expandAs(x));
+}
+
+/**
+ * softmax(q k^T / sqrt(d) + mask) v. A boolean mask marks positions to *keep* (true) as in
+ * PyTorch's scaled_dot_product_attention; a float mask is added to the scores.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: { attnMask?: Tensor | null; dropoutP?: number; training?: boolean; isCausal?: boolean; scale?: number } = {},
+): Tensor {
+  const d = q.shape[q.ndim - 1]!;
+  const scale = opts.scale ?? 1 / Math.sqrt(d);
+  let scores = q.matmul(k.transpose(-2, -1)).mul(scale);
+  if (opts.isCausal) {
+    const L = q.shape[q.ndim - 2]!;
+    const S = k.shape[k.ndim - 2]!;
+    const causal = new Tensor(native.ones([L, S], 4, 'cpu')).tril();
+    scores = scores.maskedFill(causal.logicalNot(), -Infinity);
+  }
+  if (opts.attnMask) {
+    scores = opts.attnMask.dtype === 'bool' ? scores.maskedFill(opts.attnMask.logicalNot(), -Infinity) : scores.add(opts.attnMask);
+  }
+  let attn = scores.softmax(-1);
+  if (opts.dropoutP && opts.training !== false) attn = dropout(attn, opts.dropoutP, true);
+  return attn.matmul(v);
+}
+
+// ---- losses ----
+export interface CrossEntropyOptions {
+  weight?: Tensor | null;
+  reduction?: Reduction;
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+}
+/** Cross entropy from logits (N x C, or N x C x d...) and class indices or class probabilities. */
+export function crossEntropy(input: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
+  return new Tensor(
+    native.crossEntropy(input.h, target.h, o.weight?.h ?? null, reductionCode(o.reduction ?? 'mean'), checkInt('ignoreIndex', o.ignoreIndex ?? -100), checkNumber('labelSmoothing', o.labelSmoothing ?? 0, 0, 1)),
+  );
+}
+export function nllLoss(input: Tensor, target: Tensor, o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
+  return new Tensor(native.nllLoss(input.h, target.h, o.weight?.h ?? null, reductionCode(o.reduction ?? 'mean'), checkInt('ignoreIndex', o.ignoreIndex ?? -100)));
+}
+export function l1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  return new Tensor(native.l1Loss(input.h, target.h, reductionCode(reduction)));
+}
+export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
+  return new Tensor(native.mseLoss(input.h, target.h, reductionCode(reduction)));
+}
+export function smoothL1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'mean', beta = 1): Tensor {
+  return new Tensor(native.smoothL1Loss(input.h, target.h, reductionCode(reduction), checkNumber('beta', beta, 0)));
+}
+/** KL divergence; input is log-probabilities, target probabilities (or log-probabilities with logTarget). */
+export function klDiv(input: Tensor, target: Tensor, reduction: Reduction | 'batchmean' = 'mean', logTarget = false): Tensor {
+  checkOneOf('reduction', reduction, ['none', 'mean', 'sum', 'batchmean']);
+  if (reduction === 'batchmean') {
+    return new Tensor(native.klDiv(input.h, target.h, reductionCode('sum'), logTarget)).div(input.shape[0] ?? 1);
+  }
+  return new Tensor(native.klDiv(input.h, target.h, reductionCode(reduction), logTarget));
+}
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, o: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  return new Tensor(native.bceWithLogits(input.h, target.h, o.weight?.h ?? null, o.posWeight?.h ?? null, reductionCode(o.reduction ?? 'mean')));
+}
+
+export { where };

@@ -1,0 +1,2 @@
+/** mmbalance: balanced multimodal learning on libtorch. */
+export * from './engine/index.js';
