@@ -33,8 +33,15 @@ static int64_t FreshBytes(const at::Tensor& t) {
   return static_cast<int64_t>(s.nbytes());
 }
 
-static void Finalize(Napi::Env env, Handle* h) {
-  if (h->reported != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -h->reported);
+// A "basic" finalizer (it calls no JavaScript): Node runs these during garbage collection
+// itself. Finalizers that may call JavaScript are deferred to the event loop, which never turns
+// during a synchronous training loop, so tensors left to the collector would pile up.
+static void Finalize(node_api_basic_env env, void* data, void* /*hint*/) {
+  auto* h = static_cast<Handle*>(data);
+  if (h->reported != 0) {
+    int64_t ignored = 0;
+    napi_adjust_external_memory(env, -h->reported, &ignored);
+  }
   delete h;
 }
 
@@ -42,7 +49,12 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   auto* h = new Handle{std::move(t), 0};
   h->reported = FreshBytes(h->t);
   if (h->reported != 0) Napi::MemoryManagement::AdjustExternalMemory(env, h->reported);
-  return Napi::External<Handle>::New(env, h, Finalize);
+  napi_value result = nullptr;
+  if (napi_create_external(env, h, Finalize, nullptr, &result) != napi_ok) {
+    delete h;
+    throw ArgError("could not create a tensor handle");
+  }
+  return Napi::Value(env, result);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {

@@ -1,6 +1,6 @@
 import { checkNumber } from './errors.js';
 import { noGrad } from './grad_mode.js';
-import { native } from './native.js';
+import { disposeHandles, native } from './native.js';
 import { scope } from './scope.js';
 import { type Handle, Tensor } from './tensor.js';
 
@@ -17,6 +17,14 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType
   checkNumber('maxNorm', maxNorm, 0);
   const grads = gradHandles(params);
   if (grads.length === 0) return 0;
+  try {
+    return clipTo(grads, maxNorm, normType);
+  } finally {
+    disposeHandles(grads);
+  }
+}
+
+function clipTo(grads: Handle[], maxNorm: number, normType: number): number {
   return scope(() => noGrad(() => {
     let total: number;
     if (normType === Infinity) {
@@ -35,5 +43,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType
 /** Clamps every gradient element to [-clipValue, clipValue] in place. */
 export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void {
   checkNumber('clipValue', clipValue, 0);
-  for (const g of gradHandles(params)) native.clamp_(g, -clipValue, clipValue);
+  const grads = gradHandles(params);
+  for (const g of grads) native.clamp_(g, -clipValue, clipValue);
+  disposeHandles(grads);
 }

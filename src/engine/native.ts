@@ -47,3 +47,8 @@ function load(): NativeAddon {
 
 export const native: NativeAddon = load();
 native.setErrorClass(TorchError);
+
+/** Releases raw native handles that were never wrapped in a Tensor (they never reach a scope). */
+export function disposeHandles(hs: Iterable<object>): void {
+  for (const h of hs) native.dispose(h);
+}

@@ -1,7 +1,7 @@
 import { checkNumber, invalid } from '../errors.js';
 import { native } from '../native.js';
 import { type Handle, type Tensor } from '../tensor.js';
-import { Optimizer, type ParamGroup, type ParamsArg } from './optimizer.js';
+import { Optimizer, disposeHandles, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -62,8 +62,8 @@ export class Adam extends Optimizer<AdamOptions> {
     native.foreachDivScalars_(denom, bc2Sqrt);
     native.foreachAddScalar_(denom, g.eps);
     native.foreachAddcdivScalars_(ps, m, denom, stepSizes);
-    for (const d of denom) native.dispose(d);
-    if (grads !== gradsIn) for (const d of grads) native.dispose(d);
+    disposeHandles(denom);
+    if (grads !== gradsIn) disposeHandles(grads);
   }
 }
 

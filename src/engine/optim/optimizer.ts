@@ -1,6 +1,8 @@
 import { invalid } from '../errors.js';
 import { noGrad } from '../grad_mode.js';
-import { native } from '../native.js';
+import { disposeHandles, native } from '../native.js';
+
+export { disposeHandles };
 import { keep } from '../scope.js';
 import { type Handle, Tensor } from '../tensor.js';
 
@@ -56,6 +58,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     } else {
       const gs = (native.grads(all) as (Handle | null)[]).filter((g): g is Handle => g !== null);
       if (gs.length > 0) native.foreachZero_(gs);
+      disposeHandles(gs);
     }
   }
 
@@ -72,7 +75,12 @@ export abstract class Optimizer<O extends { lr: number }> {
             gs.push(grads[i]!);
           }
         });
-        if (ps.length > 0) this.update(g, ps, gs);
+        try {
+          if (ps.length > 0) this.update(g, ps, gs);
+        } finally {
+          // These handles alias the gradients; releasing them lets zeroGrad free the storage.
+          disposeHandles(gs);
+        }
       }
     });
   }

@@ -1,7 +1,7 @@
 import { checkNumber } from '../errors.js';
 import { native } from '../native.js';
 import { type Handle, type Tensor } from '../tensor.js';
-import { Optimizer, type ParamGroup, type ParamsArg } from './optimizer.js';
+import { Optimizer, disposeHandles, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -28,8 +28,9 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     params.forEach((p, i) => {
       const s = this.stateOf(p, names);
       s.step += 1;
+      const temps: Handle[] = [];
       let grad = grads[i]!;
-      if (g.weightDecay !== 0) grad = native.add(grad, p.h, g.weightDecay);
+      if (g.weightDecay !== 0) temps.push((grad = native.add(grad, p.h, g.weightDecay)));
       const sq = s.buffers.square_avg!.h;
       native.mulS_(sq, g.alpha);
       native.addcmul_(sq, grad, grad, 1 - g.alpha);
@@ -38,7 +39,10 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
         const ga = s.buffers.grad_avg!.h;
         native.mulS_(ga, g.alpha);
         native.add_(ga, grad, 1 - g.alpha);
-        avg = native.sqrt(native.sub(sq, native.mul(ga, ga), 1));
+        const gaSq = native.mul(ga, ga);
+        const centred = native.sub(sq, gaSq, 1);
+        temps.push(gaSq, centred);
+        avg = native.sqrt(centred);
       } else {
         avg = native.sqrt(sq);
       }
@@ -51,7 +55,8 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       } else {
         native.addcdiv_(p.h, grad, avg, -g.lr);
       }
-      native.dispose(avg);
+      temps.push(avg);
+      disposeHandles(temps);
     });
   }
 }

@@ -1,7 +1,7 @@
 import { checkNumber, invalid } from '../errors.js';
 import { native } from '../native.js';
 import { type Handle, Tensor } from '../tensor.js';
-import { Optimizer, type ParamGroup, type ParamsArg } from './optimizer.js';
+import { Optimizer, disposeHandles, type ParamGroup, type ParamsArg } from './optimizer.js';
 
 export interface SGDOptions {
   lr: number;
@@ -24,8 +24,9 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected update(g: ParamGroup<SGDOptions>, params: Tensor[], grads: Handle[]): void {
     params.forEach((p, i) => {
+      const temps: Handle[] = [];
       let dp = grads[i]!;
-      if (g.weightDecay !== 0) dp = native.add(dp, p.h, g.weightDecay);
+      if (g.weightDecay !== 0) temps.push((dp = native.add(dp, p.h, g.weightDecay)));
       if (g.momentum !== 0) {
         let s = this.state.get(p);
         if (s === undefined) {
@@ -39,9 +40,11 @@ export class SGD extends Optimizer<SGDOptions> {
         }
         s.step += 1;
         const buf = s.buffers.momentum_buffer!.h;
-        dp = g.nesterov ? native.add(dp, buf, g.momentum) : buf;
+        if (g.nesterov) temps.push((dp = native.add(dp, buf, g.momentum)));
+        else dp = buf;
       }
       native.add_(p.h, dp, -g.lr);
+      disposeHandles(temps);
     });
   }
 }
