@@ -1,0 +1,16 @@
+export {
+  type SafeDType,
+  type RawTensor,
+  type SafetensorsContents,
+  SafetensorsError,
+  MAX_HEADER_BYTES,
+  safeDTypeSize,
+  parseSafetensors,
+  serializeSafetensors,
+  rawToTensor,
+  tensorToRaw,
+  readSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+} from './safetensors.js';
+export { saveStateDict, loadStateDict } from './state_dict.js';
