@@ -22,6 +22,7 @@ MMB_TENSOR_FN(rsubS, at::rsub(T(info, 0), S(info, 1)))
 BINARY(mul, at::mul)
 BINARY(div, at::div)
 MMB_TENSOR_FN(divMode, at::div(T(info, 0), T(info, 1), Str(info, 2)))
+MMB_TENSOR_FN(divModeS, at::div(T(info, 0), S(info, 1), Str(info, 2)))
 BINARY(pow, at::pow)
 MMB_TENSOR_FN(rpowS, at::pow(S(info, 1), T(info, 0)))
 BINARY(remainder, at::remainder)
@@ -228,7 +229,7 @@ namespace mmb {
 void RegisterMath(Napi::Env env, Napi::Object exports) {
 #define EX2(n) MMB_EXPORT(n); MMB_EXPORT(n##S)
   MMB_EXPORT(add); MMB_EXPORT(addS); MMB_EXPORT(sub); MMB_EXPORT(subS); MMB_EXPORT(rsubS);
-  EX2(mul); EX2(div); MMB_EXPORT(divMode); EX2(pow); MMB_EXPORT(rpowS); EX2(remainder);
+  EX2(mul); EX2(div); MMB_EXPORT(divMode); MMB_EXPORT(divModeS); EX2(pow); MMB_EXPORT(rpowS); EX2(remainder);
   MMB_EXPORT(maximum); MMB_EXPORT(minimum);
   EX2(eq); EX2(ne); EX2(lt); EX2(le); EX2(gt); EX2(ge);
   MMB_EXPORT(logicalAnd); MMB_EXPORT(logicalOr); MMB_EXPORT(logicalXor); MMB_EXPORT(logicalNot);

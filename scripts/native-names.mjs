@@ -7,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const names = new Set();
-for (const f of readdirSync(join(root, 'native')).filter((f) => f.endsWith('.cc')).sort()) {
+for (const f of readdirSync(join(root, 'native'))
+  .filter((f) => f.endsWith('.cc'))
+  .sort()) {
   const src = readFileSync(join(root, 'native', f), 'utf8');
   for (const m of src.matchAll(/MMB_EXPORT\((\w+)\)/g)) names.add(m[1]);
   for (const m of src.matchAll(/EX2\((\w+)\)/g)) {
-    if (m[1] !== 'n') { names.add(m[1]); names.add(`${m[1]}S`); }
+    if (m[1] !== 'n') {
+      names.add(m[1]);
+      names.add(`${m[1]}S`);
+    }
   }
 }
 names.delete('name');

@@ -26,7 +26,13 @@ export function flat(v: unknown): number[] {
 }
 
 /** Asserts |a - e| <= atol + rtol * |e| element-wise, naming the first offending index. */
-export function assertClose(actual: Tensor | ArrayLike<number> | number[], expected: unknown, atol = 1e-5, rtol = 1e-5, what = 'value'): void {
+export function assertClose(
+  actual: Tensor | ArrayLike<number> | number[],
+  expected: unknown,
+  atol = 1e-5,
+  rtol = 1e-5,
+  what = 'value',
+): void {
   const a = 'toArray' in (actual as object) ? (actual as Tensor).toArray() : Array.from(actual as ArrayLike<number>);
   const e = flat(expected);
   assert.equal(a.length, e.length, `${what}: ${a.length} elements, expected ${e.length}`);

@@ -25,19 +25,26 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType
 }
 
 function clipTo(grads: Handle[], maxNorm: number, normType: number): number {
-  return scope(() => noGrad(() => {
-    let total: number;
-    if (normType === Infinity) {
-      total = Math.max(...grads.map((g) => new Tensor(g).abs().max().item()));
-    } else {
-      const norms = (native.foreachNorm(grads, normType) as Handle[]).map((h) => new Tensor(h));
-      const stacked = new Tensor(native.stack(norms.map((n) => n.h), 0));
-      total = stacked.norm(normType).item();
-    }
-    const coef = maxNorm / (total + 1e-6);
-    if (coef < 1) native.foreachMulScalar_(grads, coef);
-    return total;
-  }));
+  return scope(() =>
+    noGrad(() => {
+      let total: number;
+      if (normType === Infinity) {
+        total = Math.max(...grads.map((g) => new Tensor(g).abs().max().item()));
+      } else {
+        const norms = (native.foreachNorm(grads, normType) as Handle[]).map((h) => new Tensor(h));
+        const stacked = new Tensor(
+          native.stack(
+            norms.map((n) => n.h),
+            0,
+          ),
+        );
+        total = stacked.norm(normType).item();
+      }
+      const coef = maxNorm / (total + 1e-6);
+      if (coef < 1) native.foreachMulScalar_(grads, coef);
+      return total;
+    }),
+  );
 }
 
 /** Clamps every gradient element to [-clipValue, clipValue] in place. */

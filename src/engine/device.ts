@@ -8,7 +8,11 @@ export function checkDevice(d: unknown): Device {
   if (d === 'cpu') return d;
   if (typeof d === 'string' && /^cuda(:\d+)?$/.test(d)) {
     if (!cuda.isAvailable()) {
-      throw invalid('device', "'cpu' (this libtorch has no CUDA, or no GPU is visible; point LIBTORCH at a CUDA build and rebuild with npm run build:native)", d);
+      throw invalid(
+        'device',
+        "'cpu' (this libtorch has no CUDA, or no GPU is visible; point LIBTORCH at a CUDA build and rebuild with npm run build:native)",
+        d,
+      );
     }
     const idx = d.includes(':') ? Number(d.slice(5)) : 0;
     if (idx >= cuda.deviceCount()) throw invalid('device', `a CUDA index below ${cuda.deviceCount()}`, d);

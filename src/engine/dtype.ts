@@ -1,4 +1,4 @@
-import { checkOneOf } from './errors.js';
+import { checkOneOf, invalid } from './errors.js';
 
 /** Element types, named as in PyTorch. */
 export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool' | 'float16' | 'bfloat16' | 'uint8' | 'int8' | 'int16';
@@ -20,7 +20,16 @@ export function dtypeFromCode(c: number): DType {
 }
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = {
-  float32: 4, float64: 8, int64: 8, int32: 4, bool: 1, float16: 2, bfloat16: 2, uint8: 1, int8: 1, int16: 2,
+  float32: 4,
+  float64: 8,
+  int64: 8,
+  int32: 4,
+  bool: 1,
+  float16: 2,
+  bfloat16: 2,
+  uint8: 1,
+  int8: 1,
+  int16: 2,
 };
 
 export function isFloating(d: DType): boolean {
@@ -32,14 +41,24 @@ export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Arra
 
 export function typedArrayFor(d: DType, buf: ArrayBuffer): TypedArray {
   switch (d) {
-    case 'float32': return new Float32Array(buf);
-    case 'float64': return new Float64Array(buf);
-    case 'int64': return new BigInt64Array(buf);
-    case 'int32': return new Int32Array(buf);
-    case 'bool': case 'uint8': return new Uint8Array(buf);
-    case 'int8': return new Int8Array(buf);
-    case 'int16': return new Int16Array(buf);
-    case 'float16': case 'bfloat16': return new Uint16Array(buf);
+    case 'float32':
+      return new Float32Array(buf);
+    case 'float64':
+      return new Float64Array(buf);
+    case 'int64':
+      return new BigInt64Array(buf);
+    case 'int32':
+      return new Int32Array(buf);
+    case 'bool':
+    case 'uint8':
+      return new Uint8Array(buf);
+    case 'int8':
+      return new Int8Array(buf);
+    case 'int16':
+      return new Int16Array(buf);
+    case 'float16':
+    case 'bfloat16':
+      return new Uint16Array(buf);
   }
 }
 
@@ -51,5 +70,9 @@ export function dtypeOfTypedArray(a: ArrayBufferView): DType {
   if (a instanceof Uint8Array) return 'uint8';
   if (a instanceof Int8Array) return 'int8';
   if (a instanceof Int16Array) return 'int16';
-  throw new TypeError(`Expected a Float32Array, Float64Array, BigInt64Array, Int32Array, Int16Array, Int8Array or Uint8Array but received ${a.constructor.name}`);
+  throw invalid(
+    'data',
+    'a Float32Array, Float64Array, BigInt64Array, Int32Array, Int16Array, Int8Array or Uint8Array (Uint16Array with dtype float16 or bfloat16)',
+    a,
+  );
 }

@@ -30,7 +30,8 @@ export function isInt(v: unknown): v is number {
 
 export function checkInt(name: string, v: unknown, min = -Infinity, max = Infinity): number {
   if (!isInt(v) || v < min || v > max) {
-    const range = min === -Infinity && max === Infinity ? 'integer' : max === Infinity ? `integer >= ${min}` : `integer between ${min} and ${max}`;
+    const range =
+      min === -Infinity && max === Infinity ? 'integer' : max === Infinity ? `integer >= ${min}` : `integer between ${min} and ${max}`;
     throw invalid(name, range, v);
   }
   return v;
@@ -38,7 +39,8 @@ export function checkInt(name: string, v: unknown, min = -Infinity, max = Infini
 
 export function checkNumber(name: string, v: unknown, min = -Infinity, max = Infinity): number {
   if (typeof v !== 'number' || Number.isNaN(v) || v < min || v > max) {
-    const range = min === -Infinity && max === Infinity ? 'number' : max === Infinity ? `number >= ${min}` : `number between ${min} and ${max}`;
+    const range =
+      min === -Infinity && max === Infinity ? 'number' : max === Infinity ? `number >= ${min}` : `number between ${min} and ${max}`;
     throw invalid(name, range, v);
   }
   return v;

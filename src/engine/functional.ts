@@ -1,5 +1,5 @@
 /** Neural-network functions with PyTorch's torch.nn.functional names and semantics. */
-import { checkInt, checkNumber, checkOneOf, invalid } from './errors.js';
+import { checkInt, checkNumber, checkOneOf, checkShape, invalid } from './errors.js';
 import { native } from './native.js';
 import type { NativeName } from './native_names.js';
 import { where } from './ops.js';
@@ -30,7 +30,9 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   return x.logSoftmax(dim);
 }
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return new Tensor(native.layerNorm(x.h, [...normalizedShape], weight?.h ?? null, bias?.h ?? null, checkNumber('eps', eps, 0)));
+  return new Tensor(
+    native.layerNorm(x.h, checkShape('normalizedShape', normalizedShape), weight?.h ?? null, bias?.h ?? null, checkNumber('eps', eps, 0)),
+  );
 }
 export function batchNorm(
   x: Tensor,
@@ -38,8 +40,22 @@ export function batchNorm(
   runningVar: Tensor | null,
   opts: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
 ): Tensor {
+  if (opts.training) {
+    const s = x.shape;
+    const perChannel = s.length < 2 ? 0 : s.reduce((a, b) => a * b, 1) / s[1]!;
+    if (perChannel <= 1) throw invalid('input of batchNorm in training', 'more than 1 value per channel', `shape [${s.join(', ')}]`);
+  }
   return new Tensor(
-    native.batchNorm(x.h, opts.weight?.h ?? null, opts.bias?.h ?? null, runningMean?.h ?? null, runningVar?.h ?? null, opts.training ?? false, opts.momentum ?? 0.1, opts.eps ?? 1e-5),
+    native.batchNorm(
+      x.h,
+      opts.weight?.h ?? null,
+      opts.bias?.h ?? null,
+      runningMean?.h ?? null,
+      runningVar?.h ?? null,
+      opts.training ?? false,
+      opts.momentum ?? 0.1,
+      opts.eps ?? 1e-5,
+    ),
   );
 }
 export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
@@ -51,15 +67,61 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!training || p === 0) return x;
   return new Tensor(native.dropout(x.h, p, true));
 }
-export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor | null, stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1, groups = 1): Tensor {
-  return new Tensor(native.conv1d(x.h, weight.h, bias?.h ?? null, tuple('stride', stride, 1), tuple('padding', padding, 1), tuple('dilation', dilation, 1), checkInt('groups', groups, 1)));
+export function conv1d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  stride: IntOrPair = 1,
+  padding: IntOrPair = 0,
+  dilation: IntOrPair = 1,
+  groups = 1,
+): Tensor {
+  return new Tensor(
+    native.conv1d(
+      x.h,
+      weight.h,
+      bias?.h ?? null,
+      tuple('stride', stride, 1),
+      tuple('padding', padding, 1),
+      tuple('dilation', dilation, 1),
+      checkInt('groups', groups, 1),
+    ),
+  );
 }
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1, groups = 1): Tensor {
-  return new Tensor(native.conv2d(x.h, weight.h, bias?.h ?? null, tuple('stride', stride, 2), tuple('padding', padding, 2), tuple('dilation', dilation, 2), checkInt('groups', groups, 1)));
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias?: Tensor | null,
+  stride: IntOrPair = 1,
+  padding: IntOrPair = 0,
+  dilation: IntOrPair = 1,
+  groups = 1,
+): Tensor {
+  return new Tensor(
+    native.conv2d(
+      x.h,
+      weight.h,
+      bias?.h ?? null,
+      tuple('stride', stride, 2),
+      tuple('padding', padding, 2),
+      tuple('dilation', dilation, 2),
+      checkInt('groups', groups, 1),
+    ),
+  );
 }
-function pool(op: string, n: number, x: Tensor, kernel: IntOrPair, stride: IntOrPair | undefined, padding: IntOrPair, ceilMode: boolean): Tensor {
+function pool(
+  op: string,
+  n: number,
+  x: Tensor,
+  kernel: IntOrPair,
+  stride: IntOrPair | undefined,
+  padding: IntOrPair,
+  ceilMode: boolean,
+): Tensor {
   const k = tuple('kernelSize', kernel, n);
-  return new Tensor((native[op as NativeName])(x.h, k, stride === undefined ? k : tuple('stride', stride, n), tuple('padding', padding, n), ceilMode));
+  return new Tensor(
+    native[op as NativeName](x.h, k, stride === undefined ? k : tuple('stride', stride, n), tuple('padding', padding, n), ceilMode),
+  );
 }
 export function maxPool1d(x: Tensor, kernelSize: IntOrPair, stride?: IntOrPair, padding: IntOrPair = 0, ceilMode = false): Tensor {
   return pool('maxPool1d', 1, x, kernelSize, stride, padding, ceilMode);
@@ -86,7 +148,13 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: IntOrPair): Tensor {
   return new Tensor(native.adaptiveMaxPool2d(x.h, tuple('outputSize', outputSize, 2)));
 }
 export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number): Tensor {
-  return new Tensor(native.embedding(weight.h, indices.h, paddingIdx === undefined ? -1 : checkInt('paddingIdx', paddingIdx)));
+  let pad = -1; // libtorch's marker for "no padding row"
+  if (paddingIdx !== undefined) {
+    const n = weight.shape[0]!;
+    checkInt('paddingIdx', paddingIdx, -n, n - 1);
+    pad = paddingIdx < 0 ? paddingIdx + n : paddingIdx;
+  }
+  return new Tensor(native.embedding(weight.h, indices.h, pad));
 }
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   return new Tensor(native.oneHot(indices.h, checkInt('numClasses', numClasses, -1)));
@@ -136,20 +204,59 @@ export interface CrossEntropyOptions {
 /** Cross entropy from logits (N x C, or N x C x d...) and class indices or class probabilities. */
 export function crossEntropy(input: Tensor, target: Tensor, o: CrossEntropyOptions = {}): Tensor {
   return new Tensor(
-    native.crossEntropy(input.h, target.h, o.weight?.h ?? null, reductionCode(o.reduction ?? 'mean'), checkInt('ignoreIndex', o.ignoreIndex ?? -100), checkNumber('labelSmoothing', o.labelSmoothing ?? 0, 0, 1)),
+    native.crossEntropy(
+      input.h,
+      target.h,
+      o.weight?.h ?? null,
+      reductionCode(o.reduction ?? 'mean'),
+      checkInt('ignoreIndex', o.ignoreIndex ?? -100),
+      checkNumber('labelSmoothing', o.labelSmoothing ?? 0, 0, 1),
+    ),
   );
 }
 export function nllLoss(input: Tensor, target: Tensor, o: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
-  return new Tensor(native.nllLoss(input.h, target.h, o.weight?.h ?? null, reductionCode(o.reduction ?? 'mean'), checkInt('ignoreIndex', o.ignoreIndex ?? -100)));
+  return new Tensor(
+    native.nllLoss(
+      input.h,
+      target.h,
+      o.weight?.h ?? null,
+      reductionCode(o.reduction ?? 'mean'),
+      checkInt('ignoreIndex', o.ignoreIndex ?? -100),
+    ),
+  );
+}
+/** The broadcast shape of two shapes, or an error naming both. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1)
+      throw invalid('target', `a shape that broadcasts with the input's [${a.join(', ')}]`, `shape [${b.join(', ')}]`);
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+// libtorch 1.13's pointwise losses get the target's gradient wrong when it broadcasts;
+// PyTorch's Python layer expands both first, and so do we.
+function broadcastPair(input: Tensor, target: Tensor): [Tensor, Tensor] {
+  if (input.shape.join() === target.shape.join()) return [input, target];
+  const s = broadcastShapes(input.shape, target.shape);
+  return [input.expand(s), target.expand(s)];
 }
 export function l1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
-  return new Tensor(native.l1Loss(input.h, target.h, reductionCode(reduction)));
+  const [i, t] = broadcastPair(input, target);
+  return new Tensor(native.l1Loss(i.h, t.h, reductionCode(reduction)));
 }
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
-  return new Tensor(native.mseLoss(input.h, target.h, reductionCode(reduction)));
+  const [i, t] = broadcastPair(input, target);
+  return new Tensor(native.mseLoss(i.h, t.h, reductionCode(reduction)));
 }
 export function smoothL1Loss(input: Tensor, target: Tensor, reduction: Reduction = 'mean', beta = 1): Tensor {
-  return new Tensor(native.smoothL1Loss(input.h, target.h, reductionCode(reduction), checkNumber('beta', beta, 0)));
+  const [i, t] = broadcastPair(input, target);
+  return new Tensor(native.smoothL1Loss(i.h, t.h, reductionCode(reduction), checkNumber('beta', beta, 0)));
 }
 /** KL divergence; input is log-probabilities, target probabilities (or log-probabilities with logTarget). */
 export function klDiv(input: Tensor, target: Tensor, reduction: Reduction | 'batchmean' = 'mean', logTarget = false): Tensor {
@@ -159,8 +266,14 @@ export function klDiv(input: Tensor, target: Tensor, reduction: Reduction | 'bat
   }
   return new Tensor(native.klDiv(input.h, target.h, reductionCode(reduction), logTarget));
 }
-export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, o: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
-  return new Tensor(native.bceWithLogits(input.h, target.h, o.weight?.h ?? null, o.posWeight?.h ?? null, reductionCode(o.reduction ?? 'mean')));
+export function binaryCrossEntropyWithLogits(
+  input: Tensor,
+  target: Tensor,
+  o: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {},
+): Tensor {
+  return new Tensor(
+    native.bceWithLogits(input.h, target.h, o.weight?.h ?? null, o.posWeight?.h ?? null, reductionCode(o.reduction ?? 'mean')),
+  );
 }
 
 export { where };

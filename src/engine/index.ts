@@ -1,4 +1,28 @@
-export { Tensor, tensor, fromTypedArray, scalarTensor, zeros, ones, empty, full, randn, rand, randint, randperm, arange, linspace, eye, zerosLike, onesLike, randnLike, fullLike, type CreateOptions, type NestedArray, type Scalar, type Reduction } from './tensor.js';
+export {
+  Tensor,
+  tensor,
+  fromTypedArray,
+  scalarTensor,
+  zeros,
+  ones,
+  empty,
+  full,
+  randn,
+  rand,
+  randint,
+  randperm,
+  arange,
+  linspace,
+  eye,
+  zerosLike,
+  onesLike,
+  randnLike,
+  fullLike,
+  type CreateOptions,
+  type NestedArray,
+  type Scalar,
+  type Reduction,
+} from './tensor.js';
 export * from './ops.js';
 export { type DType, DTYPES, isFloating } from './dtype.js';
 export { type Device, cuda } from './device.js';

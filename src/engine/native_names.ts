@@ -52,6 +52,7 @@ export const NATIVE_NAMES = [
   'dispose',
   'div',
   'divMode',
+  'divModeS',
   'divS',
   'divS_',
   'div_',

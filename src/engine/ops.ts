@@ -3,7 +3,8 @@ import { native } from './native.js';
 import { type Handle, type Scalar, Tensor } from './tensor.js';
 
 function handles(name: string, ts: readonly Tensor[]): Handle[] {
-  if (!Array.isArray(ts) || ts.length === 0 || !ts.every((t) => t instanceof Tensor)) throw invalid(name, 'a non-empty array of tensors', ts);
+  if (!Array.isArray(ts) || ts.length === 0 || !ts.every((t) => t instanceof Tensor))
+    throw invalid(name, 'a non-empty array of tensors', ts);
   return ts.map((t) => t.h);
 }
 
@@ -125,8 +126,14 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
   return a.narrow(dim, start, length);
 }
 /** Pads the last dimensions: pad = [left, right, (top, bottom, ...)] as in F.pad. */
-export function pad(a: Tensor, padding: readonly number[], mode: 'constant' | 'reflect' | 'replicate' | 'circular' = 'constant', value = 0): Tensor {
-  if (!Array.isArray(padding) || padding.length % 2 !== 0 || !padding.every(Number.isInteger)) throw invalid('padding', 'an even-length array of integers', padding);
+export function pad(
+  a: Tensor,
+  padding: readonly number[],
+  mode: 'constant' | 'reflect' | 'replicate' | 'circular' = 'constant',
+  value = 0,
+): Tensor {
+  if (!Array.isArray(padding) || padding.length % 2 !== 0 || !padding.every(Number.isInteger))
+    throw invalid('padding', 'an even-length array of integers', padding);
   checkOneOf('mode', mode, ['constant', 'reflect', 'replicate', 'circular']);
   return new Tensor(native.pad(a.h, [...padding], mode, mode === 'constant' ? value : null));
 }

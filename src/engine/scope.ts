@@ -1,6 +1,7 @@
 /**
  * Tensor lifetimes. `scope(fn)` frees every tensor created while fn runs, except the ones it
- * returns (found anywhere in the returned value) and the ones marked with `keep()`. Returned
+ * returns (found anywhere in the returned value: arrays, Sets, Maps, plain objects and the own
+ * properties of class instances) and the ones marked with `keep()`. Returned
  * tensors move to the enclosing scope, so nested scopes compose. A finalizer in the native
  * handle frees anything left to the garbage collector.
  */
@@ -24,11 +25,16 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
     into.add(value);
     return;
   }
-  if (Array.isArray(value)) {
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Promise) return;
+  if (Array.isArray(value) || value instanceof Set) {
     for (const v of value) collect(v, into, seen);
   } else if (value instanceof Map) {
-    for (const v of value.values()) collect(v, into, seen);
-  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of value) {
+      collect(k, into, seen);
+      collect(v, into, seen);
+    }
+  } else {
+    // Plain objects and class instances alike: their own enumerable properties.
     for (const v of Object.values(value)) collect(v, into, seen);
   }
 }
@@ -42,14 +48,15 @@ export function scope<T>(fn: () => T): T {
   try {
     result = fn();
     if (result instanceof Promise) {
-      throw new TypeError('scope() takes a synchronous function: tensors cannot be tracked across await. Use a scope inside the async function, around the synchronous part.');
+      throw new TypeError(
+        'scope() takes a synchronous function: tensors cannot be tracked across await. Use a scope inside the async function, around the synchronous part.',
+      );
     }
     ok = true;
   } finally {
     stack.pop();
     current = stack.length > 0 ? stack[stack.length - 1]! : null;
     const returned = new Set<unknown>();
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     if (ok) collect(result!, returned, new Set());
     for (const t of list) {
       if (t.kept) continue;

@@ -100,7 +100,7 @@ export class Tensor implements Owned {
   toArray(): number[] {
     const a = this.toTypedArray();
     if (a instanceof BigInt64Array) return Array.from(a, Number);
-    if (this.dtype === 'float16' || this.dtype === 'bfloat16') return (this.to({ dtype: 'float32' }).toArray());
+    if (this.dtype === 'float16' || this.dtype === 'bfloat16') return this.to({ dtype: 'float32' }).toArray();
     return Array.from(a as ArrayLike<number>);
   }
   /** Nested arrays shaped like the tensor (booleans for bool tensors). */
@@ -131,7 +131,8 @@ export class Tensor implements Owned {
 
   // ---- conversion ----
   to(opts: { dtype?: DType; device?: Device; copy?: boolean } | DType | Device): Tensor {
-    const o = typeof opts === 'string' ? (opts === 'cpu' || opts.startsWith('cuda') ? { device: opts as Device } : { dtype: opts as DType }) : opts;
+    const o =
+      typeof opts === 'string' ? (opts === 'cpu' || opts.startsWith('cuda') ? { device: opts as Device } : { dtype: opts as DType }) : opts;
     const code = o.dtype === undefined ? null : dtypeCode(o.dtype);
     const dev = o.device === undefined ? null : checkDevice(o.device);
     return new Tensor(native.to(this.h, code, dev, o.copy ?? false));
@@ -182,6 +183,13 @@ export class Tensor implements Owned {
     return g === null ? null : new Tensor(g);
   }
   set grad(g: Tensor | null) {
+    if (g !== null) {
+      if (!(g instanceof Tensor)) throw invalid('grad', 'a Tensor or null', g);
+      if (g.shape.join() !== this.shape.join())
+        throw invalid('grad', `a tensor of shape [${this.shape.join(', ')}] (the parameter's)`, `shape [${g.shape.join(', ')}]`);
+      if (g.dtype !== this.dtype) throw invalid('grad', `a ${this.dtype} tensor (the parameter's dtype)`, `a ${g.dtype} tensor`);
+      if (g.device !== this.device) throw invalid('grad', `a tensor on ${this.device}`, `a tensor on ${g.device}`);
+    }
     native.setGrad(this.h, g === null ? null : g.h);
   }
   retainGrad(): this {
@@ -194,7 +202,11 @@ export class Tensor implements Owned {
   /** Computes gradients of this tensor with respect to the graph leaves. */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     if (gradient === undefined && this.numel() !== 1) {
-      throw invalid('gradient', `a gradient tensor (backward() without one needs a one-element tensor; this one has shape [${this.shape.join(', ')}])`, gradient);
+      throw invalid(
+        'gradient',
+        `a gradient tensor (backward() without one needs a one-element tensor; this one has shape [${this.shape.join(', ')}])`,
+        gradient,
+      );
     }
     native.backward(this.h, gradient === undefined ? null : gradient.h, opts.retainGraph ?? false, opts.createGraph ?? false);
   }
@@ -215,8 +227,9 @@ export class Tensor implements Owned {
   }
   div(other: Tensor | number, roundingMode?: 'trunc' | 'floor'): Tensor {
     if (roundingMode !== undefined) {
-      const o = other instanceof Tensor ? other : fullLike(this, other);
-      return new Tensor(native.divMode(this.h, o.h, checkOneOf('roundingMode', roundingMode, ['trunc', 'floor'])));
+      const mode = checkOneOf('roundingMode', roundingMode, ['trunc', 'floor']);
+      if (other instanceof Tensor) return new Tensor(native.divMode(this.h, other.h, mode));
+      return new Tensor(native.divModeS(this.h, scalarArg('other', other), mode));
     }
     return this.binary('div', other);
   }
@@ -263,39 +276,93 @@ export class Tensor implements Owned {
     return new Tensor(native.logicalXor(this.h, other.h));
   }
   private binary(op: string, other: Tensor | Scalar): Tensor {
-    if (other instanceof Tensor) return new Tensor((native[op as NativeName])(this.h, other.h));
-    return new Tensor((native[`${op}S` as NativeName])(this.h, scalarArg('other', other)));
+    if (other instanceof Tensor) return new Tensor(native[op as NativeName](this.h, other.h));
+    return new Tensor(native[`${op}S` as NativeName](this.h, scalarArg('other', other)));
   }
   private unary(op: string): Tensor {
-    return new Tensor((native[op as NativeName])(this.h));
+    return new Tensor(native[op as NativeName](this.h));
   }
-  logicalNot(): Tensor { return this.unary('logicalNot'); }
-  neg(): Tensor { return this.unary('neg'); }
-  abs(): Tensor { return this.unary('abs'); }
-  sign(): Tensor { return this.unary('sign'); }
-  exp(): Tensor { return this.unary('exp'); }
-  expm1(): Tensor { return this.unary('expm1'); }
-  log(): Tensor { return this.unary('log'); }
-  log1p(): Tensor { return this.unary('log1p'); }
-  log2(): Tensor { return this.unary('log2'); }
-  sqrt(): Tensor { return this.unary('sqrt'); }
-  rsqrt(): Tensor { return this.unary('rsqrt'); }
-  square(): Tensor { return this.unary('square'); }
-  reciprocal(): Tensor { return this.unary('reciprocal'); }
-  sin(): Tensor { return this.unary('sin'); }
-  cos(): Tensor { return this.unary('cos'); }
-  tanh(): Tensor { return this.unary('tanh'); }
-  sigmoid(): Tensor { return this.unary('sigmoid'); }
-  relu(): Tensor { return this.unary('relu'); }
-  silu(): Tensor { return this.unary('silu'); }
-  erf(): Tensor { return this.unary('erf'); }
-  floor(): Tensor { return this.unary('floor'); }
-  ceil(): Tensor { return this.unary('ceil'); }
-  round(): Tensor { return this.unary('round'); }
-  trunc(): Tensor { return this.unary('trunc'); }
-  isnan(): Tensor { return this.unary('isnan'); }
-  isinf(): Tensor { return this.unary('isinf'); }
-  isfinite(): Tensor { return this.unary('isfinite'); }
+  logicalNot(): Tensor {
+    return this.unary('logicalNot');
+  }
+  neg(): Tensor {
+    return this.unary('neg');
+  }
+  abs(): Tensor {
+    return this.unary('abs');
+  }
+  sign(): Tensor {
+    return this.unary('sign');
+  }
+  exp(): Tensor {
+    return this.unary('exp');
+  }
+  expm1(): Tensor {
+    return this.unary('expm1');
+  }
+  log(): Tensor {
+    return this.unary('log');
+  }
+  log1p(): Tensor {
+    return this.unary('log1p');
+  }
+  log2(): Tensor {
+    return this.unary('log2');
+  }
+  sqrt(): Tensor {
+    return this.unary('sqrt');
+  }
+  rsqrt(): Tensor {
+    return this.unary('rsqrt');
+  }
+  square(): Tensor {
+    return this.unary('square');
+  }
+  reciprocal(): Tensor {
+    return this.unary('reciprocal');
+  }
+  sin(): Tensor {
+    return this.unary('sin');
+  }
+  cos(): Tensor {
+    return this.unary('cos');
+  }
+  tanh(): Tensor {
+    return this.unary('tanh');
+  }
+  sigmoid(): Tensor {
+    return this.unary('sigmoid');
+  }
+  relu(): Tensor {
+    return this.unary('relu');
+  }
+  silu(): Tensor {
+    return this.unary('silu');
+  }
+  erf(): Tensor {
+    return this.unary('erf');
+  }
+  floor(): Tensor {
+    return this.unary('floor');
+  }
+  ceil(): Tensor {
+    return this.unary('ceil');
+  }
+  round(): Tensor {
+    return this.unary('round');
+  }
+  trunc(): Tensor {
+    return this.unary('trunc');
+  }
+  isnan(): Tensor {
+    return this.unary('isnan');
+  }
+  isinf(): Tensor {
+    return this.unary('isinf');
+  }
+  isfinite(): Tensor {
+    return this.unary('isfinite');
+  }
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
     return new Tensor(native.gelu(this.h, checkOneOf('approximate', approximate, ['none', 'tanh'])));
   }
@@ -330,7 +397,7 @@ export class Tensor implements Owned {
   // ---- in place ----
   add_(other: Tensor | number, alpha = 1): this {
     if (other instanceof Tensor) native.add_(this.h, other.h, alpha);
-    else native.addS_(this.h, scalarArg('other', other) as number * alpha);
+    else native.addS_(this.h, (scalarArg('other', other) as number) * alpha);
     return this;
   }
   sub_(other: Tensor | number, alpha = 1): this {
@@ -506,9 +573,11 @@ export class Tensor implements Owned {
     return new Tensor(native.repeat(this.h, shapeArgs(times)));
   }
   split(sizeOrSizes: number | readonly number[], dim = 0): Tensor[] {
-    const hs = (typeof sizeOrSizes === 'number'
-      ? native.split(this.h, checkInt('splitSize', sizeOrSizes, 1), checkInt('dim', dim))
-      : native.splitSizes(this.h, checkShape('splitSizes', sizeOrSizes), checkInt('dim', dim))) as Handle[];
+    const hs = (
+      typeof sizeOrSizes === 'number'
+        ? native.split(this.h, checkInt('splitSize', sizeOrSizes, 1), checkInt('dim', dim))
+        : native.splitSizes(this.h, checkShape('splitSizes', sizeOrSizes), checkInt('dim', dim))
+    ) as Handle[];
     return hs.map((h) => new Tensor(h));
   }
   chunk(chunks: number, dim = 0): Tensor[] {
@@ -538,7 +607,11 @@ export class Tensor implements Owned {
     return new Tensor(native.gather(this.h, checkInt('dim', dim), index.h));
   }
   scatter(dim: number, index: Tensor, src: Tensor | Scalar): Tensor {
-    return new Tensor(src instanceof Tensor ? native.scatter(this.h, checkInt('dim', dim), index.h, src.h) : native.scatterS(this.h, checkInt('dim', dim), index.h, scalarArg('src', src)));
+    return new Tensor(
+      src instanceof Tensor
+        ? native.scatter(this.h, checkInt('dim', dim), index.h, src.h)
+        : native.scatterS(this.h, checkInt('dim', dim), index.h, scalarArg('src', src)),
+    );
   }
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return new Tensor(native.scatterAdd(this.h, checkInt('dim', dim), index.h, src.h));
@@ -556,7 +629,9 @@ export class Tensor implements Owned {
     return new Tensor(native.flip(this.h, shapeArgs([dims], true)));
   }
   roll(shifts: number | readonly number[], dims: number | readonly number[]): Tensor {
-    return new Tensor(native.roll(this.h, typeof shifts === 'number' ? [shifts] : [...shifts], typeof dims === 'number' ? [dims] : [...dims]));
+    return new Tensor(
+      native.roll(this.h, typeof shifts === 'number' ? [shifts] : [...shifts], typeof dims === 'number' ? [dims] : [...dims]),
+    );
   }
   nonzero(): Tensor {
     return new Tensor(native.nonzero(this.h));
@@ -635,7 +710,10 @@ export function arange(start: number, end?: number, step = 1, o?: CreateOptions)
   return finish(new Tensor(native.arange([], ...opts(o, fallback), start, end, step)), o);
 }
 export function linspace(start: number, end: number, steps: number, o?: CreateOptions): Tensor {
-  return finish(new Tensor(native.linspace([], ...opts(o), checkNumber('start', start), checkNumber('end', end), checkInt('steps', steps, 0))), o);
+  return finish(
+    new Tensor(native.linspace([], ...opts(o), checkNumber('start', start), checkNumber('end', end), checkInt('steps', steps, 0))),
+    o,
+  );
 }
 export function eye(n: number, m = n, o?: CreateOptions): Tensor {
   return finish(new Tensor(native.eye([], ...opts(o), checkInt('n', n, 0), checkInt('m', m, 0))), o);
@@ -656,7 +734,15 @@ export function fullLike(t: Tensor, value: Scalar): Tensor {
 /** A tensor from a typed array (copied), reshaped to `shape` (default: 1-D). */
 export function fromTypedArray(data: ArrayBufferView, shape?: readonly number[], o?: CreateOptions): Tensor {
   if (!ArrayBuffer.isView(data) || data instanceof DataView) throw invalid('data', 'a typed array', data);
-  const dt = o?.dtype && (o.dtype === 'bool' || o.dtype === 'float16' || o.dtype === 'bfloat16') && (data instanceof Uint8Array || data instanceof Uint16Array) ? o.dtype : dtypeOfTypedArray(data);
+  // Raw bits only where the array holds them: bool from Uint8Array, float16/bfloat16 from
+  // Uint16Array. Anything else is read as values and converted.
+  const rawBits =
+    (o?.dtype === 'bool' && data instanceof Uint8Array) ||
+    ((o?.dtype === 'float16' || o?.dtype === 'bfloat16') && data instanceof Uint16Array);
+  if (!rawBits && data instanceof Uint16Array) {
+    return fromTypedArray(Int32Array.from(data), shape, o);
+  }
+  const dt = rawBits ? o!.dtype! : dtypeOfTypedArray(data);
   const n = data.byteLength / (data as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   const s = shape === undefined ? [n] : checkShape('shape', shape);
   const count = s.reduce((a, b) => a * b, 1);
@@ -683,7 +769,8 @@ export function tensor(data: NestedArray | ArrayBufferView, o?: CreateOptions): 
   const flat: (number | boolean)[] = [];
   const walk = (v: NestedArray, d: number, path: string): void => {
     if (d === shape.length) {
-      if (typeof v !== 'number' && typeof v !== 'boolean') throw invalid(`data${path}`, 'a number or boolean (arrays must be rectangular)', v);
+      if (typeof v !== 'number' && typeof v !== 'boolean')
+        throw invalid(`data${path}`, 'a number or boolean (arrays must be rectangular)', v);
       flat.push(v);
       return;
     }
@@ -693,7 +780,10 @@ export function tensor(data: NestedArray | ArrayBufferView, o?: CreateOptions): 
     for (let i = 0; i < v.length; i++) walk(v[i] as NestedArray, d + 1, `${path}[${i}]`);
   };
   walk(data, 0, '');
-  const inferred: DType = flat.length > 0 && flat.every((v) => typeof v === 'boolean') ? 'bool' : flat.every((v) => typeof v === 'number' && Number.isInteger(v)) && flat.length > 0 ? 'int64' : 'float32';
+  // As PyTorch: all booleans -> bool; booleans and integers -> int64; any other number -> float32.
+  const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
+  const allInt = flat.length > 0 && flat.every((v) => typeof v === 'boolean' || Number.isInteger(v));
+  const inferred: DType = allBool ? 'bool' : allInt ? 'int64' : 'float32';
   const dt = o?.dtype ?? inferred;
   let arr: ArrayBufferView;
   if (dt === 'int64') arr = BigInt64Array.from(flat, (v) => BigInt(Math.trunc(Number(v))));

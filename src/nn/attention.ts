@@ -23,7 +23,13 @@ export class MultiheadAttention extends Module {
   readonly headDim: number;
   readonly outProj: Linear;
 
-  constructor(readonly embedDim: number, readonly numHeads: number, readonly dropout = 0, bias = true, readonly batchFirst = false) {
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    readonly dropout = 0,
+    bias = true,
+    readonly batchFirst = false,
+  ) {
     super();
     checkInt('embedDim', embedDim, 1);
     checkInt('numHeads', numHeads, 1);
@@ -76,7 +82,8 @@ export class MultiheadAttention extends Module {
       scores = m.dtype === 'bool' ? scores.maskedFill(m, -Infinity) : scores.add(m);
     }
     if (o.keyPaddingMask) {
-      if (o.keyPaddingMask.shape.join() !== `${B},${S}`) throw invalid('keyPaddingMask', `shape [${B}, ${S}]`, `[${o.keyPaddingMask.shape.join(', ')}]`);
+      if (o.keyPaddingMask.shape.join() !== `${B},${S}`)
+        throw invalid('keyPaddingMask', `shape [${B}, ${S}]`, `[${o.keyPaddingMask.shape.join(', ')}]`);
       scores = scores.maskedFill(o.keyPaddingMask.reshape(B, 1, 1, S), -Infinity);
     }
     let attn = scores.softmax(-1);

@@ -7,7 +7,11 @@ import { noGrad } from '../engine/grad_mode.js';
 
 /** y = x W^T + b, initialised as torch.nn.Linear. Parameters: weight [out, in], bias [out]. */
 export class Linear extends Module {
-  constructor(readonly inFeatures: number, readonly outFeatures: number, bias = true) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    bias = true,
+  ) {
     super();
     checkInt('inFeatures', inFeatures, 1);
     checkInt('outFeatures', outFeatures, 1);
@@ -28,7 +32,11 @@ export class Linear extends Module {
 
 export class LayerNorm extends Module {
   readonly normalizedShape: number[];
-  constructor(normalizedShape: number | number[], readonly eps = 1e-5, elementwiseAffine = true) {
+  constructor(
+    normalizedShape: number | number[],
+    readonly eps = 1e-5,
+    elementwiseAffine = true,
+  ) {
     super();
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
     this.registerParameter('weight', elementwiseAffine ? ones(this.normalizedShape) : null);
@@ -48,7 +56,12 @@ export class LayerNorm extends Module {
 /** Batch normalisation over the channel dimension (1) of (N, C) / (N, C, L) / (N, C, H, W) input. */
 export class BatchNorm extends Module {
   numBatchesTracked = 0;
-  constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum = 0.1, affine = true) {
+  constructor(
+    readonly numFeatures: number,
+    readonly eps = 1e-5,
+    readonly momentum = 0.1,
+    affine = true,
+  ) {
     super();
     this.registerParameter('weight', affine ? ones([numFeatures]) : null);
     this.registerParameter('bias', affine ? zeros([numFeatures]) : null);
@@ -79,7 +92,11 @@ export class Dropout extends Module {
 }
 
 export class Embedding extends Module {
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, readonly paddingIdx?: number) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    readonly paddingIdx?: number,
+  ) {
     super();
     const w = normal_(empty([numEmbeddings, embeddingDim]));
     if (paddingIdx !== undefined) noGrad(() => w.select(0, paddingIdx).zero_());
@@ -121,7 +138,12 @@ export class Conv1d extends Conv {
   }
 }
 export class Conv2d extends Conv {
-  constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], o: { stride?: number; padding?: number; bias?: boolean } = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | [number, number],
+    o: { stride?: number; padding?: number; bias?: boolean } = {},
+  ) {
     const k = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
     super(2, inChannels, outChannels, k, [o.stride ?? 1, o.stride ?? 1], [o.padding ?? 0, o.padding ?? 0], o.bias ?? true);
   }
@@ -185,4 +207,3 @@ export class ModuleList<M extends Module = Module> extends Module {
     throw new Error('ModuleList has no forward(); call its items');
   }
 }
-

@@ -138,12 +138,15 @@ export abstract class Module {
       const parts = [];
       if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
       if (unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
-      throw new Error(`loadStateDict: the state dict does not match the model (${parts.join('; ')}). Pass strict=false to load the keys that match.`);
+      throw new Error(
+        `loadStateDict: the state dict does not match the model (${parts.join('; ')}). Pass strict=false to load the keys that match.`,
+      );
     }
     const mismatched: string[] = [];
     for (const [k, t] of given) {
       const dst = own.get(k);
-      if (dst && dst.shape.join() !== t.shape.join()) mismatched.push(`${k}: model [${dst.shape.join(', ')}], file [${t.shape.join(', ')}]`);
+      if (dst && dst.shape.join() !== t.shape.join())
+        mismatched.push(`${k}: model [${dst.shape.join(', ')}], file [${t.shape.join(', ')}]`);
     }
     if (mismatched.length) throw new Error(`loadStateDict: shape mismatch for ${mismatched.join('; ')}`);
     noGrad(() => {
@@ -158,7 +161,8 @@ export abstract class Module {
       for (const [, m] of this.namedModules()) {
         for (const [n, p] of m.params) {
           if (p === null) continue;
-          const dtype = p.dtype === 'float32' || p.dtype === 'float64' || p.dtype === 'float16' || p.dtype === 'bfloat16' ? o.dtype : undefined;
+          const dtype =
+            p.dtype === 'float32' || p.dtype === 'float64' || p.dtype === 'float16' || p.dtype === 'bfloat16' ? o.dtype : undefined;
           const moved = p.to({ dtype, device: o.device }).detach();
           m.params.set(n, keep(moved).requiresGrad_(true));
         }

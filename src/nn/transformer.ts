@@ -30,7 +30,11 @@ export class TransformerEncoderLayer extends Module {
   readonly activation: 'relu' | 'gelu';
   readonly normFirst: boolean;
 
-  constructor(readonly dModel: number, readonly nhead: number, o: TransformerEncoderLayerOptions = {}) {
+  constructor(
+    readonly dModel: number,
+    readonly nhead: number,
+    o: TransformerEncoderLayerOptions = {},
+  ) {
     super();
     const ff = o.dimFeedforward ?? 2048;
     const p = o.dropout ?? 0.1;
@@ -83,7 +87,8 @@ export class TransformerEncoder extends Module {
 
   forward(src: Tensor, o: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
     let x = src;
-    for (const layer of this.layers.items) x = layer.forward(x, { srcMask: o.mask ?? null, srcKeyPaddingMask: o.srcKeyPaddingMask ?? null });
+    for (const layer of this.layers.items)
+      x = layer.forward(x, { srcMask: o.mask ?? null, srcKeyPaddingMask: o.srcKeyPaddingMask ?? null });
     return this.norm ? this.norm.forward(x) : x;
   }
 }

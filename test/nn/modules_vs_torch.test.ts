@@ -21,7 +21,12 @@ interface Case {
 const fixture = readJsonFixture<{ cases: Case[] }>('nn', 'nn.json');
 
 function t(j: J): Tensor {
-  if (typeof j.values[0] === 'boolean') return fromTypedArray(Uint8Array.from(j.values, (v) => (v ? 1 : 0)), j.shape, { dtype: 'bool' });
+  if (typeof j.values[0] === 'boolean')
+    return fromTypedArray(
+      Uint8Array.from(j.values, (v) => (v ? 1 : 0)),
+      j.shape,
+      { dtype: 'bool' },
+    );
   return fromTypedArray(Float32Array.from(j.values as number[]), j.shape);
 }
 
@@ -48,7 +53,10 @@ function build(name: string): { module: nn.Module; call: (x: Tensor, kpm?: Tenso
       return { module: m, call: (x, kpm) => m.forward(x, { srcKeyPaddingMask: kpm }) };
     }
     case 'encoder_2_layers': {
-      const m = new nn.TransformerEncoder(() => new nn.TransformerEncoderLayer(16, 4, { dimFeedforward: 32, dropout: 0, batchFirst: true }), 2);
+      const m = new nn.TransformerEncoder(
+        () => new nn.TransformerEncoderLayer(16, 4, { dimFeedforward: 32, dropout: 0, batchFirst: true }),
+        2,
+      );
       return { module: m, call: (x, kpm) => m.forward(x, { srcKeyPaddingMask: kpm }) };
     }
     default:

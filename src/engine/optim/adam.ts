@@ -15,7 +15,8 @@ function checkAdam(o: AdamOptions): AdamOptions {
   checkNumber('lr', o.lr, 0);
   checkNumber('eps', o.eps, 0);
   checkNumber('weightDecay', o.weightDecay, 0);
-  if (!Array.isArray(o.betas) || o.betas.length !== 2 || !o.betas.every((b) => b >= 0 && b < 1)) throw invalid('betas', 'two numbers in [0, 1)', o.betas);
+  if (!Array.isArray(o.betas) || o.betas.length !== 2 || !o.betas.every((b) => b >= 0 && b < 1))
+    throw invalid('betas', 'two numbers in [0, 1)', o.betas);
   return o;
 }
 

@@ -2,4 +2,12 @@ export { Optimizer, type ParamGroup, type ParamState, type OptimizerStateDict } 
 export { SGD, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';
 export { RMSprop, type RMSpropOptions } from './rmsprop.js';
-export { LRScheduler, StepLR, CosineAnnealingLR, LinearWarmup, LambdaLR, ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './lr_scheduler.js';
+export {
+  LRScheduler,
+  StepLR,
+  CosineAnnealingLR,
+  LinearWarmup,
+  LambdaLR,
+  ReduceLROnPlateau,
+  type ReduceLROnPlateauOptions,
+} from './lr_scheduler.js';

@@ -48,7 +48,11 @@ export abstract class LRScheduler {
 
 /** lr = base * gamma^floor(epoch / stepSize) (torch.optim.lr_scheduler.StepLR). */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly stepSize: number, readonly gamma = 0.1) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+  ) {
     super(optimizer);
     checkInt('stepSize', stepSize, 1);
     checkNumber('gamma', gamma, 0);
@@ -61,7 +65,11 @@ export class StepLR extends LRScheduler {
 
 /** Cosine from base to etaMin over tMax epochs (CosineAnnealingLR's closed form). */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly tMax: number, readonly etaMin = 0) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly tMax: number,
+    readonly etaMin = 0,
+  ) {
     super(optimizer);
     checkInt('tMax', tMax, 1);
     this.apply();
@@ -73,7 +81,11 @@ export class CosineAnnealingLR extends LRScheduler {
 
 /** Linear warm-up from startFactor * base to base over totalIters epochs, then constant (LinearLR). */
 export class LinearWarmup extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly totalIters = 5, readonly startFactor = 1 / 3) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly totalIters = 5,
+    readonly startFactor = 1 / 3,
+  ) {
     super(optimizer);
     checkInt('totalIters', totalIters, 1);
     checkNumber('startFactor', startFactor, 0, 1);
@@ -87,7 +99,10 @@ export class LinearWarmup extends LRScheduler {
 
 /** lr = base * fn(epoch) (LambdaLR). */
 export class LambdaLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly fn: (epoch: number) => number) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly fn: (epoch: number) => number,
+  ) {
     super(optimizer);
     if (typeof fn !== 'function') throw invalid('fn', 'a function of the epoch', fn);
     this.apply();
@@ -116,7 +131,10 @@ export class ReduceLROnPlateau {
   cooldownCounter = 0;
   lastEpoch = 0;
 
-  constructor(readonly optimizer: AnyOptimizer, o: Partial<ReduceLROnPlateauOptions> = {}) {
+  constructor(
+    readonly optimizer: AnyOptimizer,
+    o: Partial<ReduceLROnPlateauOptions> = {},
+  ) {
     this.o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, eps: 1e-8, ...o };
     checkOneOf('mode', this.o.mode, ['min', 'max']);
     checkOneOf('thresholdMode', this.o.thresholdMode, ['rel', 'abs']);

@@ -18,7 +18,8 @@ export class SGD extends Optimizer<SGDOptions> {
     checkNumber('lr', d.lr, 0);
     checkNumber('momentum', d.momentum, 0);
     checkNumber('weightDecay', d.weightDecay, 0);
-    if (d.nesterov && (d.momentum <= 0 || d.dampening !== 0)) throw invalid('nesterov', 'momentum > 0 and dampening 0', `momentum ${d.momentum}, dampening ${d.dampening}`);
+    if (d.nesterov && (d.momentum <= 0 || d.dampening !== 0))
+      throw invalid('nesterov', 'momentum > 0 and dampening 0', `momentum ${d.momentum}, dampening ${d.dampening}`);
     super(params, d);
   }
 
