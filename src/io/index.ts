@@ -14,3 +14,4 @@ export {
   saveSafetensors,
 } from './safetensors.js';
 export { saveStateDict, loadStateDict } from './state_dict.js';
+export { saveOptimizerState, loadOptimizerState } from './optimizer_state.js';
