@@ -1,7 +1,8 @@
 /** A small, strict argument parser: unknown options are errors that suggest the nearest one. */
 export interface OptionSpec {
   name: string;
-  type: 'number' | 'string' | 'boolean';
+  /** 'list': repeatable, collected in order. */
+  type: 'number' | 'string' | 'boolean' | 'list';
   help: string;
   default?: number | string | boolean;
 }
@@ -31,13 +32,22 @@ export function nearest(word: string, candidates: readonly string[]): string | n
   return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
 }
 
-export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[]): Record<string, number | string | boolean> {
-  const out: Record<string, number | string | boolean> = {};
+export type OptionValues = Record<string, number | string | boolean | string[]>;
+
+/** Parses `--name value`, `--name=value` and boolean `--flag`; leading non-option words are returned as positionals. */
+export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[], positionals: string[] = []): OptionValues {
+  const out: OptionValues = {};
   for (const s of specs) if (s.default !== undefined) out[s.name] = s.default;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
-    const [rawName, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (!arg.startsWith('--')) {
+      positionals.push(arg);
+      continue;
+    }
+    const body = arg.slice(2);
+    const eq = body.indexOf('=');
+    const rawName = eq < 0 ? body : body.slice(0, eq);
+    const inline = eq < 0 ? undefined : body.slice(eq + 1);
     const spec = specs.find((s) => s.name === rawName);
     if (!spec) {
       const near = nearest(
@@ -52,7 +62,9 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
     }
     const value = inline ?? argv[++i];
     if (value === undefined) throw new UsageError(`option --${spec.name} needs a value`);
-    if (spec.type === 'number') {
+    if (spec.type === 'list') {
+      out[spec.name] = [...((out[spec.name] as string[] | undefined) ?? []), value];
+    } else if (spec.type === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) throw new UsageError(`option --${spec.name} expects a number but received '${value}'`);
       out[spec.name] = n;

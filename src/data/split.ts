@@ -26,7 +26,10 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
  * Holds out `fraction` of the training dialogues as the dev split (at least one): chosen by a
  * seeded shuffle, or the first ones in file order ('first', as the Ada2I code does for MELD).
  */
-export function holdOutDev(ds: ConversationDataset, o: { fraction?: number; seed?: number; mode?: 'shuffle' | 'first' } = {}): ConversationDataset {
+export function holdOutDev(
+  ds: ConversationDataset,
+  o: { fraction?: number; seed?: number; mode?: 'shuffle' | 'first' } = {},
+): ConversationDataset {
   const fraction = o.fraction ?? 0.1;
   if (!(fraction > 0 && fraction < 1)) throw new Error(`the dev fraction must be in (0, 1), got ${fraction}`);
   const train = ds.splits.train;

@@ -207,3 +207,25 @@ export class ModuleList<M extends Module = Module> extends Module {
     throw new Error('ModuleList has no forward(); call its items');
   }
 }
+
+/** Sub-modules by name (torch.nn.ModuleDict): children named by their keys. */
+export class ModuleDict<M extends Module = Module> extends Module {
+  readonly items = new Map<string, M>();
+  constructor(items: Record<string, M> = {}) {
+    super();
+    for (const [k, m] of Object.entries(items)) this.set(k, m);
+  }
+  set(name: string, m: M): this {
+    this.registerModule(name, m);
+    this.items.set(name, m);
+    return this;
+  }
+  get(name: string): M {
+    const m = this.items.get(name);
+    if (m === undefined) throw new Error(`no module '${name}'; known: ${[...this.items.keys()].join(', ')}`);
+    return m;
+  }
+  forward(): never {
+    throw new Error('ModuleDict has no forward(); call its items');
+  }
+}

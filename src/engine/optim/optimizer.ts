@@ -12,8 +12,9 @@ export interface ParamState {
   buffers: Record<string, Tensor>;
 }
 
-export type ParamGroup<O> = O & { params: Tensor[] };
-export type ParamsArg<O> = Iterable<Tensor> | (Partial<O> & { params: Iterable<Tensor> })[];
+/** A parameter group; `name` lets methods find a group (a modality's encoder, say). */
+export type ParamGroup<O> = O & { params: Tensor[]; name?: string };
+export type ParamsArg<O> = Iterable<Tensor> | (Partial<O> & { params: Iterable<Tensor>; name?: string })[];
 
 /** What stateDict() returns: PyTorch's layout, parameters referred to by position. */
 export interface OptimizerStateDict {
@@ -34,7 +35,8 @@ export abstract class Optimizer<O extends { lr: number }> {
     this.defaults = defaults;
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw invalid('params', 'at least one parameter', list);
-    const groups = list[0] instanceof Tensor ? [{ params: list as Tensor[] }] : (list as (Partial<O> & { params: Iterable<Tensor> })[]);
+    const groups =
+      list[0] instanceof Tensor ? [{ params: list as Tensor[] }] : (list as (Partial<O> & { params: Iterable<Tensor>; name?: string })[]);
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g, gi) => {
       const ps = [...g.params];

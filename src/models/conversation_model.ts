@@ -1,0 +1,104 @@
+import { checkOneOf, invalid } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { ConversationBatch } from '../data/batch.js';
+import { ModuleDict } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { type ConversationEncoder, type EncoderKind, ENCODER_KINDS, makeEncoder } from './encoders.js';
+import { type FusionHead, type HeadKind, HEAD_KINDS, makeHead } from './fusion.js';
+
+export interface ModelOutputs {
+  /** (N, C) fused logits of the real utterances. */
+  fused: Tensor;
+  /** modality -> (N, C) unimodal logits. */
+  unimodal: Record<string, Tensor>;
+  /** modality -> (N, h_m) encoder features of the real utterances. */
+  features: Record<string, Tensor>;
+}
+
+/** What every multimodal model tells the training loop and the balancing methods. */
+export interface MultimodalModel extends Module {
+  readonly modalities: string[];
+  readonly numClasses: number;
+  /** The parameters of each modality's encoder: what modality-wise gradient methods act on. */
+  modalityParameters(): Record<string, Tensor[]>;
+  readonly head: FusionHead;
+  forward(batch: ConversationBatch): ModelOutputs;
+}
+
+export interface ConversationModelConfig {
+  encoder: EncoderKind;
+  hidden: number;
+  layers: number;
+  nhead?: number;
+  dimFeedforward: number;
+  dropout: number;
+  maskPadding: boolean;
+  head: HeadKind;
+  headHidden: number;
+}
+
+export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
+  encoder: 'transformer',
+  hidden: 300,
+  layers: 2,
+  dimFeedforward: 2048,
+  dropout: 0.1,
+  maskPadding: true,
+  head: 'concat',
+  headHidden: 256,
+};
+
+/**
+ * Per-modality encoders (`encoders.<modality>.*`) and a fusion head (`head.*`) over batches of
+ * conversations. Losses and metrics see only the real utterances.
+ */
+export class ConversationModel extends Module implements MultimodalModel {
+  readonly encoders: ModuleDict<ConversationEncoder>;
+  readonly head: FusionHead;
+
+  constructor(
+    readonly modalities: string[],
+    dims: Record<string, number>,
+    readonly numClasses: number,
+    config: Partial<ConversationModelConfig> = {},
+  ) {
+    super();
+    const c = { ...DEFAULT_MODEL_CONFIG, ...config };
+    checkOneOf('encoder', c.encoder, ENCODER_KINDS);
+    checkOneOf('head', c.head, HEAD_KINDS);
+    if (modalities.length === 0) throw invalid('modalities', 'at least one modality', modalities);
+    const enc: Record<string, ConversationEncoder> = {};
+    for (const m of modalities) {
+      if (!(dims[m]! > 0)) throw invalid(`dims.${m}`, 'a positive feature dimension', dims[m]);
+      enc[m] = makeEncoder(c.encoder, dims[m]!, c.hidden, {
+        layers: c.layers,
+        nhead: c.nhead,
+        dimFeedforward: c.dimFeedforward,
+        dropout: c.dropout,
+        maskPadding: c.maskPadding,
+      });
+    }
+    this.encoders = this.registerModule('encoders', new ModuleDict(enc));
+    const outDims = Object.fromEntries(modalities.map((m) => [m, enc[m]!.outDim]));
+    this.head = this.registerModule(
+      'head',
+      makeHead(c.head, modalities, outDims, numClasses, { hidden: c.headHidden, dropout: c.dropout }),
+    );
+  }
+
+  modalityParameters(): Record<string, Tensor[]> {
+    return Object.fromEntries(this.modalities.map((m) => [m, this.encoders.get(m).parameters()]));
+  }
+
+  forward(batch: ConversationBatch): ModelOutputs {
+    const features: Record<string, Tensor> = {};
+    for (const m of this.modalities) {
+      const x = batch.features[m];
+      if (x === undefined) throw new Error(`the batch has no '${m}' features (it has ${Object.keys(batch.features).join(', ')})`);
+      const h = this.encoders.get(m).forward(x, batch.paddingMask);
+      features[m] = h.reshape(-1, h.shape[2]!).indexSelect(0, batch.realIndex);
+    }
+    const { fused, unimodal } = this.head.forward(features);
+    return { fused, unimodal, features };
+  }
+}

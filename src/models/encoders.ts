@@ -1,0 +1,93 @@
+import { checkInt, checkNumber, checkOneOf } from '../engine/errors.js';
+import type { Tensor } from '../engine/tensor.js';
+import { Dropout, Linear, ReLU, Sequential } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import { TransformerEncoder, TransformerEncoderLayer } from '../nn/transformer.js';
+
+/** A per-modality encoder over a batch of conversations: (B, T, dIn) -> (B, T, outDim). */
+export abstract class ConversationEncoder extends Module {
+  abstract readonly outDim: number;
+  abstract override forward(x: Tensor, paddingMask: Tensor | null): Tensor;
+}
+
+/** Ada2I's rule for the head count: the first divisor of d in 5..14, else 1. */
+export function defaultHeads(d: number): number {
+  for (let h = 5; h <= 14; h++) if (d % h === 0) return h;
+  return 1;
+}
+
+export interface TransformerEncoderOptions {
+  layers: number;
+  /** Attention heads; default defaultHeads(dIn). */
+  nhead?: number;
+  dimFeedforward: number;
+  dropout: number;
+  /** Mask padded utterances out of attention (true); false reproduces unmasked code. */
+  maskPadding: boolean;
+}
+
+/**
+ * A Transformer encoder over the utterances of each conversation (PyTorch TransformerEncoderLayer
+ * semantics: post-norm, ReLU), then Linear(dIn -> hidden). Parameters: transformer.layers.N.*, proj.*.
+ */
+export class TransformerConversationEncoder extends ConversationEncoder {
+  readonly outDim: number;
+  readonly transformer: TransformerEncoder;
+  readonly proj: Linear;
+  readonly maskPadding: boolean;
+
+  constructor(dIn: number, hidden: number, o: Partial<TransformerEncoderOptions> = {}) {
+    super();
+    checkInt('dIn', dIn, 1);
+    checkInt('hidden', hidden, 1);
+    const layers = checkInt('layers', o.layers ?? 2, 1);
+    const nhead = checkInt('nhead', o.nhead ?? defaultHeads(dIn), 1);
+    const ff = checkInt('dimFeedforward', o.dimFeedforward ?? 2048, 1);
+    const dropout = checkNumber('dropout', o.dropout ?? 0.1, 0, 1);
+    this.maskPadding = o.maskPadding ?? true;
+    this.transformer = this.registerModule(
+      'transformer',
+      new TransformerEncoder(() => new TransformerEncoderLayer(dIn, nhead, { dimFeedforward: ff, dropout, batchFirst: true }), layers),
+    );
+    this.proj = this.registerModule('proj', new Linear(dIn, hidden));
+    this.outDim = hidden;
+  }
+
+  forward(x: Tensor, paddingMask: Tensor | null): Tensor {
+    const h = this.transformer.forward(x, { srcKeyPaddingMask: this.maskPadding ? paddingMask : null });
+    return this.proj.forward(h);
+  }
+}
+
+/** A per-utterance MLP: (Linear, ReLU, Dropout) x layers. Parameters: net.0.*, net.3.*... */
+export class MLPEncoder extends ConversationEncoder {
+  readonly outDim: number;
+  readonly net: Sequential;
+  constructor(dIn: number, hidden: number, o: { layers?: number; dropout?: number } = {}) {
+    super();
+    const layers = checkInt('layers', o.layers ?? 1, 1);
+    const p = checkNumber('dropout', o.dropout ?? 0.1, 0, 1);
+    const mods: Module[] = [];
+    for (let i = 0; i < layers; i++) mods.push(new Linear(i === 0 ? dIn : hidden, hidden), new ReLU(), new Dropout(p));
+    this.net = this.registerModule('net', new Sequential(...mods));
+    this.outDim = hidden;
+  }
+  forward(x: Tensor): Tensor {
+    return this.net.forward(x);
+  }
+}
+
+export type EncoderKind = 'transformer' | 'mlp';
+export const ENCODER_KINDS: readonly EncoderKind[] = ['transformer', 'mlp'];
+
+export function makeEncoder(
+  kind: EncoderKind,
+  dIn: number,
+  hidden: number,
+  o: Partial<TransformerEncoderOptions> = {},
+): ConversationEncoder {
+  checkOneOf('encoder', kind, ENCODER_KINDS);
+  return kind === 'transformer'
+    ? new TransformerConversationEncoder(dIn, hidden, o)
+    : new MLPEncoder(dIn, hidden, { layers: o.layers === undefined ? 1 : Math.min(o.layers, 2), dropout: o.dropout });
+}

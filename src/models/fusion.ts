@@ -1,0 +1,145 @@
+import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
+import * as F from '../engine/functional.js';
+import { cat } from '../engine/ops.js';
+import type { Tensor } from '../engine/tensor.js';
+import { Dropout, Linear, ModuleDict, ReLU, Sequential } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+
+export interface HeadOutputs {
+  /** (N, C) fused logits. */
+  fused: Tensor;
+  /** modality -> (N, C) unimodal logits. */
+  unimodal: Record<string, Tensor>;
+}
+
+/** Fuses per-modality features of the real utterances, (N, h_m) each, into class logits. */
+export abstract class FusionHead extends Module {
+  /**
+   * True when the unimodal logits come from probes on detached features: the loop then trains
+   * them with their own cross entropy, which cannot reach the encoders.
+   */
+  readonly unimodalProbes: boolean = false;
+  abstract override forward(h: Record<string, Tensor>): HeadOutputs;
+}
+
+/**
+ * Late fusion: logits = W [h_1; ...; h_M] + b. Unimodal logits slice the same head:
+ * u_m = W_m h_m + b / |M| (the bias shared out evenly, as OGM-GE's and Ada2I's code do).
+ */
+export class ConcatHead extends FusionHead {
+  readonly fc: Linear;
+  private readonly offsets: Record<string, [number, number]> = {};
+  constructor(
+    readonly modalities: string[],
+    dims: Record<string, number>,
+    numClasses: number,
+  ) {
+    super();
+    let off = 0;
+    for (const m of modalities) {
+      const d = checkInt(`dims.${m}`, dims[m], 1);
+      this.offsets[m] = [off, d];
+      off += d;
+    }
+    this.fc = this.registerModule('fc', new Linear(off, checkInt('numClasses', numClasses, 2)));
+  }
+  /** The columns of the head's weight that multiply modality m. */
+  weightSlice(m: string): Tensor {
+    const [off, d] = this.offsets[m]!;
+    return this.fc.weight.narrow(1, off, d);
+  }
+  forward(h: Record<string, Tensor>): HeadOutputs {
+    const fused = this.fc.forward(
+      cat(
+        this.modalities.map((m) => h[m]!),
+        1,
+      ),
+    );
+    const bias = this.fc.bias!.div(this.modalities.length);
+    const unimodal: Record<string, Tensor> = {};
+    for (const m of this.modalities) unimodal[m] = F.linear(h[m]!, this.weightSlice(m), bias);
+    return { fused, unimodal };
+  }
+}
+
+/** Sum fusion: logits = W (sum_m h_m) + b, every h_m of one width; u_m = W h_m + b / |M|. */
+export class SumHead extends FusionHead {
+  readonly fc: Linear;
+  constructor(
+    readonly modalities: string[],
+    dims: Record<string, number>,
+    numClasses: number,
+  ) {
+    super();
+    const widths = new Set(modalities.map((m) => dims[m]));
+    if (widths.size !== 1) throw invalid('dims', 'one width for every modality (sum fusion adds them)', dims);
+    this.fc = this.registerModule('fc', new Linear(dims[modalities[0]!]!, checkInt('numClasses', numClasses, 2)));
+  }
+  forward(h: Record<string, Tensor>): HeadOutputs {
+    const summed = this.modalities.map((m) => h[m]!).reduce((a, b) => a.add(b));
+    const fused = this.fc.forward(summed);
+    const bias = this.fc.bias!.div(this.modalities.length);
+    const unimodal: Record<string, Tensor> = {};
+    for (const m of this.modalities) unimodal[m] = F.linear(h[m]!, this.fc.weight, bias);
+    return { fused, unimodal };
+  }
+}
+
+/**
+ * A 2-layer MLP on the concatenated features. An MLP cannot be sliced per modality, so unimodal
+ * logits come from per-modality linear probes on detached features (`unimodal.<m>`).
+ */
+export class MLPHead extends FusionHead {
+  override readonly unimodalProbes = true;
+  readonly mlp: Sequential;
+  readonly probes: ModuleDict<Linear>;
+  constructor(
+    readonly modalities: string[],
+    dims: Record<string, number>,
+    numClasses: number,
+    hidden = 256,
+    dropout = 0.1,
+  ) {
+    super();
+    const total = modalities.reduce((a, m) => a + checkInt(`dims.${m}`, dims[m], 1), 0);
+    this.mlp = this.registerModule(
+      'mlp',
+      new Sequential(new Linear(total, hidden), new ReLU(), new Dropout(dropout), new Linear(hidden, numClasses)),
+    );
+    this.probes = this.registerModule(
+      'unimodal',
+      new ModuleDict(Object.fromEntries(modalities.map((m) => [m, new Linear(dims[m]!, numClasses)]))),
+    );
+  }
+  forward(h: Record<string, Tensor>): HeadOutputs {
+    const fused = this.mlp.forward(
+      cat(
+        this.modalities.map((m) => h[m]!),
+        1,
+      ),
+    );
+    const unimodal: Record<string, Tensor> = {};
+    for (const m of this.modalities) unimodal[m] = this.probes.get(m).forward(h[m]!.detach());
+    return { fused, unimodal };
+  }
+}
+
+export type HeadKind = 'concat' | 'sum' | 'mlp';
+export const HEAD_KINDS: readonly HeadKind[] = ['concat', 'sum', 'mlp'];
+
+export function makeHead(
+  kind: HeadKind,
+  modalities: string[],
+  dims: Record<string, number>,
+  numClasses: number,
+  o: { hidden?: number; dropout?: number } = {},
+): FusionHead {
+  switch (checkOneOf('head', kind, HEAD_KINDS)) {
+    case 'concat':
+      return new ConcatHead(modalities, dims, numClasses);
+    case 'sum':
+      return new SumHead(modalities, dims, numClasses);
+    case 'mlp':
+      return new MLPHead(modalities, dims, numClasses, o.hidden, o.dropout);
+  }
+}
