@@ -4,12 +4,13 @@
  * libtorch called from C++ (bench/native/ops_bench.cc) and against PyTorch (transformer_step.py).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { getNumThreads, libtorchVersion, manualSeed, nn, ones, optim, randn, scope, setNumThreads } from '../src/index.js';
 import { native } from '../src/engine/native.js';
 import { packageRoot } from '../test/helpers.js';
+import { writeSection } from './report.js';
 
 const root = packageRoot();
 const threads = Number(process.env.MMBALANCE_NUM_THREADS ?? getNumThreads());
@@ -152,10 +153,4 @@ if (pyStep) lines.push(`| **ratio mmbalance / PyTorch** | **${(tsStep / pyStep.m
 const report = lines.join('\n');
 console.log(report);
 
-if (process.argv.includes('--write')) {
-  const file = join(root, 'bench', 'BENCHMARKS.md');
-  const header =
-    '# Benchmarks\n\nMeasured numbers, with the machine and the command. Shared machines are noisy: compare within one run.\n\n## Engine\n\n';
-  writeFileSync(file, header + report + '\n');
-  console.log(`wrote ${file}`);
-}
+if (process.argv.includes('--write')) console.log(`wrote ${writeSection('engine', 'Engine', report)}`);

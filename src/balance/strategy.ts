@@ -1,3 +1,4 @@
+import { ArgumentError } from '../engine/errors.js';
 import type { Optimizer } from '../engine/optim/optimizer.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { ModelOutputs, MultimodalModel } from '../models/conversation_model.js';
@@ -78,6 +79,6 @@ export function strategyNames(): string[] {
 
 export function makeStrategy(name: string, options: Record<string, unknown> = {}): BalancingStrategy {
   const f = registry.get(name);
-  if (!f) throw new Error(`unknown balancing method '${name}'; known: ${strategyNames().join(', ')}`);
+  if (!f) throw new ArgumentError(`unknown balancing method '${name}'; known: ${strategyNames().join(', ')}`);
   return f(options);
 }

@@ -45,11 +45,22 @@ export async function main(argv: string[], log: (l: string) => void = (l) => con
       return 2;
     }
     const err = e as Error;
+    if (process.env.MMBALANCE_DEBUG) throw e;
     // Errors that explain themselves (bad data, bad files, a diverged run) need no stack trace.
-    if (['DatasetError', 'PickleError', 'PickleSecurityError', 'SafetensorsError', 'TrainingError', 'ArgumentError'].includes(err.name)) {
+    const known = [
+      'DatasetError',
+      'PickleError',
+      'PickleSecurityError',
+      'SafetensorsError',
+      'TrainingError',
+      'ArgumentError',
+      'TorchError',
+    ];
+    if (known.includes(err.name)) {
       console.error(`mmbalance: ${err.name}: ${err.message}`);
-      return 1;
+    } else {
+      console.error(`mmbalance: ${err.message ?? String(e)}\n(set MMBALANCE_DEBUG=1 to see where it happened)`);
     }
-    throw e;
+    return 1;
   }
 }
