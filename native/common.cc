@@ -35,15 +35,16 @@ static int64_t FreshBytes(const at::Tensor& t) {
 
 // A "basic" finalizer (it calls no JavaScript): Node runs these during garbage collection
 // itself. Finalizers that may call JavaScript are deferred to the event loop, which never turns
-// during a synchronous training loop, so tensors left to the collector would pile up.
-static void Finalize(node_api_basic_env env, void* data, void* /*hint*/) {
+// during a synchronous training loop, so tensors left to the collector would pile up. The
+// generic lambda takes whichever env type this Node's headers give finalizers.
+static const auto Finalize = [](auto env, void* data, void* /*hint*/) {
   auto* h = static_cast<Handle*>(data);
   if (h->reported != 0) {
     int64_t ignored = 0;
     napi_adjust_external_memory(env, -h->reported, &ignored);
   }
   delete h;
-}
+};
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   auto* h = new Handle{std::move(t), 0};
