@@ -43,6 +43,9 @@ export abstract class BalancingStrategy {
    */
   afterBackward(_ctx: StepContext): void {}
 
+  /** After the optimizer step (to undo a per-step learning-rate change, say). */
+  afterStep(_ctx: StepContext): void {}
+
   onEpochStart(_ctx: EpochContext): void {}
 
   onEpochEnd(_ctx: EpochContext): void {}

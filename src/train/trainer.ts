@@ -142,6 +142,7 @@ export class Trainer {
           if (c.clipGradNorm > 0) clipGradNorm(model.parameters(), c.clipGradNorm);
           this.strategy.afterBackward(ctx);
           this.optimizer.step();
+          this.strategy.afterStep(ctx);
           return { loss: value, terms: Object.fromEntries(Object.entries(named).map(([k, t]) => [k, t.item()])) };
         });
         lossSum += loss;

@@ -114,6 +114,9 @@ class Recorder extends BalancingStrategy {
       for (const p of ctx.model.modalityParameters().b!) p.grad?.zero_();
     });
   }
+  override afterStep(): void {
+    this.calls.push('step');
+  }
   override onEpochEnd(): void {
     this.calls.push('end');
   }
@@ -128,7 +131,7 @@ test("strategy hooks run in order; afterBackward can act on one modality's encod
   const beforeA = model.modalityParameters().a!.map((p) => p.toArray());
   const s = new Recorder();
   const r = new Trainer(model, ds, s, { ...trainConfig, epochs: 1, optimizer: 'sgd', weightDecay: 0 }).fit();
-  assert.deepEqual(s.calls.slice(0, 4), ['start', 'loss', 'after', 'loss']);
+  assert.deepEqual(s.calls.slice(0, 5), ['start', 'loss', 'after', 'step', 'loss']);
   assert.equal(s.calls.at(-1), 'end');
   assert.deepEqual(
     model.modalityParameters().b!.map((p) => p.toArray()),
