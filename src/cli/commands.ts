@@ -10,7 +10,7 @@ import { ConversationModel } from '../models/conversation_model.js';
 import { loadBest } from '../train/checkpoint.js';
 import { evaluate } from '../train/evaluate.js';
 import { ConsoleLogger, JsonlLogger } from '../train/loggers.js';
-import { Trainer } from '../train/trainer.js';
+import { type FitResult, Trainer } from '../train/trainer.js';
 import type { ConversationDataset, SplitName } from '../data/types.js';
 import { type OptionSpec, UsageError, formatHelp, parseOptions } from './args.js';
 import { loadRunData } from './data_source.js';
@@ -31,7 +31,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'quiet', type: 'boolean', help: 'no per-epoch lines' },
 ];
 
-function buildConfig(o: Record<string, unknown>): RunConfig {
+export function buildConfig(o: Record<string, unknown>): RunConfig {
   let c = defaultRunConfig();
   if (o.preset) c = applyPreset(c, o.preset as string);
   if (o.config) loadConfigFile(c, o.config as string);
@@ -42,6 +42,29 @@ function buildConfig(o: Record<string, unknown>): RunConfig {
   if (o.seed !== undefined) c.train.seed = o.seed as number;
   for (const s of (o.set as string[] | undefined) ?? []) applySet(c, s);
   return c;
+}
+
+export function defaultRunDir(method: string): string {
+  return join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${method}`);
+}
+
+/** Trains one configuration on loaded data into a run directory. */
+export function runTraining(
+  c: RunConfig,
+  ds: ConversationDataset,
+  out: string,
+  o: { resume?: boolean; quiet?: boolean; log: (l: string) => void },
+): FitResult {
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'config.json'), JSON.stringify(c, null, 2) + '\n');
+  const model = buildModel(c, ds);
+  const strategy = makeStrategy(c.method, c.methodOptions);
+  const trainer = new Trainer(model, ds, strategy, c.train);
+  const loggers = [new JsonlLogger(join(out, 'metrics.jsonl'), !o.resume), ...(o.quiet ? [] : [new ConsoleLogger(o.log)])];
+  o.log(
+    `mmbalance: ${c.method} on ${ds.name} (${c.modalities.join('+')}), ${ds.splits.train.length}/${ds.splits.dev.length}/${ds.splits.test.length} train/dev/test dialogues, run directory ${out}`,
+  );
+  return trainer.fit({ outDir: out, resume: Boolean(o.resume), loggers });
 }
 
 function buildModel(c: RunConfig, ds: ConversationDataset): ConversationModel {
@@ -62,16 +85,15 @@ export function trainCommand(argv: string[], log: (l: string) => void): number {
   }
   const o = parseOptions(argv, TRAIN_OPTIONS);
   let c: RunConfig;
-  const out =
-    (o.out as string | undefined) ??
-    join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${(o.method as string | undefined) ?? 'joint'}`);
+  let out = o.out as string | undefined;
   if (o.resume) {
-    if (!existsSync(join(out, 'config.json')))
-      throw new UsageError(`--resume needs --out pointing at an earlier run (no config.json in ${out})`);
+    if (out === undefined || !existsSync(join(out, 'config.json')))
+      throw new UsageError(`--resume needs --out pointing at an earlier run (no config.json in ${out ?? 'the current directory'})`);
     c = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as RunConfig;
     if (o.epochs !== undefined) c.train.epochs = o.epochs as number;
   } else {
     c = buildConfig(o);
+    out ??= defaultRunDir(c.method);
     if (existsSync(join(out, 'config.json')))
       throw new UsageError(`${out} already holds a run; use --resume to continue it, or another --out`);
   }
@@ -83,16 +105,7 @@ export function trainCommand(argv: string[], log: (l: string) => void): number {
       : c.modalities.length
         ? c.modalities
         : [...ds.modalities];
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'config.json'), JSON.stringify(c, null, 2) + '\n');
-  const model = buildModel(c, ds);
-  const strategy = makeStrategy(c.method, c.methodOptions);
-  const trainer = new Trainer(model, ds, strategy, c.train);
-  const loggers = [new JsonlLogger(join(out, 'metrics.jsonl'), !o.resume), ...(o.quiet ? [] : [new ConsoleLogger(log)])];
-  log(
-    `mmbalance: ${c.method} on ${ds.name} (${c.modalities.join('+')}), ${ds.splits.train.length}/${ds.splits.dev.length}/${ds.splits.test.length} train/dev/test dialogues, run directory ${out}`,
-  );
-  const r = trainer.fit({ outDir: out, resume: Boolean(o.resume), loggers });
+  const r = runTraining(c, ds, out, { resume: Boolean(o.resume), quiet: Boolean(o.quiet), log });
   log(
     `best epoch ${r.bestEpoch}: test accuracy ${r.test.accuracy.toFixed(4)}, weighted F1 ${r.test.weightedF1.toFixed(4)}; summary in ${join(out, 'summary.json')}`,
   );

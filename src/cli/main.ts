@@ -1,12 +1,14 @@
 import { libtorchVersion } from '../engine/runtime.js';
 import { UsageError, nearest } from './args.js';
 import { dataCommand, evalCommand, predictCommand, trainCommand } from './commands.js';
+import { sweepCommand } from './sweep.js';
 
 const COMMANDS: Record<string, (argv: string[], log: (l: string) => void) => number> = {
   train: trainCommand,
   eval: evalCommand,
   predict: predictCommand,
   data: dataCommand,
+  sweep: sweepCommand,
 };
 
 const USAGE = `mmbalance: balanced multimodal learning on libtorch
@@ -18,6 +20,7 @@ Commands:
   eval       evaluate a run's best weights on a split
   predict    write per-utterance predictions of a run as JSON lines
   data       convert, generate or inspect datasets
+  sweep      train each modality combination over several seeds and tabulate the results
   version    print the mmbalance and libtorch versions
 
 Run 'mmbalance <command> --help' for a command's options.`;

@@ -13,6 +13,8 @@ export interface ModelOutputs {
   unimodal: Record<string, Tensor>;
   /** modality -> (N, h_m) encoder features of the real utterances. */
   features: Record<string, Tensor>;
+  /** Loss terms the model itself contributes (an auxiliary objective), added by the loop by name. */
+  losses?: Record<string, Tensor>;
 }
 
 /** What every multimodal model tells the training loop and the balancing methods. */

@@ -122,7 +122,7 @@ export class Trainer {
           const outputs = model.forward(batch);
           const ctx: StepContext = { epoch, batch: b, model, outputs, labels: batch.labels, optimizer: this.optimizer };
           let total = F.crossEntropy(outputs.fused, batch.labels);
-          const named: Record<string, Tensor> = { ...this.strategy.extraLosses(ctx) };
+          const named: Record<string, Tensor> = { ...outputs.losses, ...this.strategy.extraLosses(ctx) };
           if (model.head.unimodalProbes) {
             // Probes see detached features: this term trains them and cannot reach the encoders.
             named.probes = Object.values(outputs.unimodal)

@@ -1,0 +1,126 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeStrategy } from '../balance/strategy.js';
+import type { ConversationDataset } from '../data/types.js';
+import { type OptionSpec, UsageError, formatHelp, parseOptions } from './args.js';
+import { TRAIN_OPTIONS, buildConfig, defaultRunDir, runTraining } from './commands.js';
+import { loadRunData } from './data_source.js';
+import { parseModalities } from './run_config.js';
+
+const SWEEP_OPTIONS: OptionSpec[] = [
+  ...TRAIN_OPTIONS.filter((s) => !['modalities', 'resume', 'out'].includes(s.name)),
+  { name: 'modalities', type: 'string', help: 'combinations to train, separated by commas (tav,ta,tv,av)', default: 'tav,ta,tv,av' },
+  { name: 'seeds', type: 'number', help: 'runs per combination, with seeds seed, seed+1, ...', default: 3 },
+  { name: 'out', type: 'string', help: 'sweep directory; default runs/<time>-sweep-<method>' },
+];
+
+export interface SweepRow {
+  modalities: string[];
+  weightedF1: { mean: number; std: number; runs: number[] };
+  accuracy: { mean: number; std: number; runs: number[] };
+  /** Mean weighted F1 of the all-modality combination minus this one's (null when none was run). */
+  gapToAll: number | null;
+}
+
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = xs.length > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/** Summarises test scores per combination: mean ± sample std over seeds, and the gap to the all-modality runs. */
+export function sweepTable(
+  results: { modalities: string[]; weightedF1: number; accuracy: number }[],
+  allModalities: readonly string[],
+): SweepRow[] {
+  const byKey = new Map<string, { modalities: string[]; f1: number[]; acc: number[] }>();
+  for (const r of results) {
+    const k = r.modalities.join('+');
+    const e = byKey.get(k) ?? { modalities: r.modalities, f1: [], acc: [] };
+    e.f1.push(r.weightedF1);
+    e.acc.push(r.accuracy);
+    byKey.set(k, e);
+  }
+  const all = [...byKey.values()].find(
+    (e) => e.modalities.length === allModalities.length && allModalities.every((m) => e.modalities.includes(m)),
+  );
+  const allMean = all ? meanStd(all.f1).mean : null;
+  return [...byKey.values()].map((e) => {
+    const f = meanStd(e.f1);
+    const a = meanStd(e.acc);
+    return {
+      modalities: e.modalities,
+      weightedF1: { ...f, runs: e.f1 },
+      accuracy: { ...a, runs: e.acc },
+      gapToAll: allMean === null ? null : allMean - f.mean,
+    };
+  });
+}
+
+export function sweepMarkdown(rows: SweepRow[], title: string): string {
+  const pct = (x: number): string => (100 * x).toFixed(2);
+  const lines = [
+    `### ${title}`,
+    '',
+    '| modalities | weighted F1 (%) | accuracy (%) | gap: all modalities minus this (wF1 points) | runs |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.modalities.join('+')} | ${pct(r.weightedF1.mean)} ± ${pct(r.weightedF1.std)} | ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)} | ` +
+        `${r.gapToAll === null ? 'n/a' : pct(r.gapToAll)} | ${r.weightedF1.runs.length} |`,
+    ),
+    '',
+    'Mean ± sample standard deviation over seeds; test split, best-dev weights.',
+  ];
+  return lines.join('\n');
+}
+
+export function sweepCommand(argv: string[], log: (l: string) => void): number {
+  if (argv.includes('--help')) {
+    log(
+      formatHelp(
+        'Usage: mmbalance sweep [--preset P] [--data PATH] [--modalities tav,ta,tv,av] [--seeds 3] [train options]',
+        SWEEP_OPTIONS,
+      ),
+    );
+    return 0;
+  }
+  const o = parseOptions(argv, SWEEP_OPTIONS);
+  const seeds = o.seeds as number;
+  if (!Number.isInteger(seeds) || seeds < 1) throw new UsageError(`--seeds expects an integer >= 1 but received ${seeds}`);
+  const base = buildConfig(o);
+  makeStrategy(base.method, base.methodOptions);
+  const out = (o.out as string | undefined) ?? defaultRunDir(`sweep-${base.method}`);
+  mkdirSync(out, { recursive: true });
+  const results: { modalities: string[]; seed: number; weightedF1: number; accuracy: number }[] = [];
+  let allModalities: string[] = [];
+  const dataBySeed = new Map<number, ConversationDataset>();
+  for (let k = 0; k < seeds; k++) {
+    const seed = base.train.seed + k;
+    const c0 = structuredClone(base);
+    c0.train.seed = seed;
+    // The dev hold-out and the built-in data depend on the seed: load once per seed.
+    if (!dataBySeed.has(seed)) dataBySeed.set(seed, loadRunData(c0));
+    const ds = dataBySeed.get(seed)!;
+    allModalities = ds.modalities;
+    const combos = (o.modalities as string)
+      .split(/[ ,]+/)
+      .filter(Boolean)
+      .map((spec) => parseModalities(spec, ds.modalities));
+    for (const combo of combos) {
+      const c = structuredClone(c0);
+      c.modalities = combo;
+      const dir = join(out, combo.join('+'), `seed-${seed}`);
+      const r = runTraining(c, ds, dir, { quiet: Boolean(o.quiet), log });
+      results.push({ modalities: combo, seed, weightedF1: r.test.weightedF1, accuracy: r.test.accuracy });
+      log(`${combo.join('+')} seed ${seed}: test weighted F1 ${r.test.weightedF1.toFixed(4)}, accuracy ${r.test.accuracy.toFixed(4)}`);
+    }
+  }
+  const rows = sweepTable(results, allModalities);
+  const md = sweepMarkdown(rows, `${base.method} on ${dataBySeed.values().next().value?.name ?? 'data'}, ${seeds} seed(s)`);
+  writeFileSync(join(out, 'sweep.json'), JSON.stringify({ config: base, results, rows }, null, 2) + '\n');
+  writeFileSync(join(out, 'sweep.md'), md + '\n');
+  log(md);
+  log(`wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.json')}`);
+  return 0;
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sweepMarkdown, sweepTable } from '../../src/cli/sweep.js';
+import { fixturePath, packageRoot } from '../helpers.js';
+
+test('sweepTable: mean, sample std and the gap to the all-modality combination', () => {
+  const rows = sweepTable(
+    [
+      { modalities: ['text', 'audio', 'visual'], weightedF1: 0.6, accuracy: 0.61 },
+      { modalities: ['text', 'audio', 'visual'], weightedF1: 0.7, accuracy: 0.69 },
+      { modalities: ['text', 'audio'], weightedF1: 0.5, accuracy: 0.5 },
+      { modalities: ['text', 'audio'], weightedF1: 0.6, accuracy: 0.52 },
+    ],
+    ['text', 'audio', 'visual'],
+  );
+  assert.equal(rows.length, 2);
+  assert.ok(Math.abs(rows[0]!.weightedF1.mean - 0.65) < 1e-12);
+  assert.ok(Math.abs(rows[0]!.weightedF1.std - Math.sqrt(0.005)) < 1e-12);
+  assert.ok(Math.abs(rows[1]!.gapToAll! - 0.1) < 1e-12);
+  assert.equal(rows[0]!.gapToAll, 0);
+  assert.match(sweepMarkdown(rows, 't'), /\| text\+audio \| 55\.00 ± 7\.07 \| 51\.00 ± 1\.41 \| 10\.00 \| 2 \|/);
+});
+
+test('mmbalance sweep trains every combination and seed and writes the table', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mmb-sweep-'));
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(packageRoot(), 'bin', 'mmbalance.js'),
+      'sweep',
+      '--data',
+      fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+      '--modalities',
+      'tav,ta',
+      '--seeds',
+      '2',
+      '--epochs',
+      '1',
+      '--out',
+      dir,
+      '--quiet',
+      '--set',
+      'model.encoder=mlp',
+      '--set',
+      'model.hidden=8',
+    ],
+    { encoding: 'utf8', env: { ...process.env, MMBALANCE_NUM_THREADS: '1' } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  for (const combo of ['text+audio+visual', 'text+audio'])
+    for (const s of [12, 13]) assert.ok(existsSync(join(dir, combo, `seed-${s}`, 'summary.json')), `${combo} ${s}`);
+  const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+  assert.equal(sweep.results.length, 4);
+  assert.equal(sweep.rows.length, 2);
+  assert.match(readFileSync(join(dir, 'sweep.md'), 'utf8'), /\| text\+audio \|/);
+});
