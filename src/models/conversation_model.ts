@@ -4,6 +4,7 @@ import type { ConversationBatch } from '../data/batch.js';
 import { ModuleDict } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { type ConversationEncoder, type EncoderKind, ENCODER_KINDS, makeEncoder } from './encoders.js';
+import type { AMWMode } from './amw.js';
 import { type FusionHead, type HeadKind, HEAD_KINDS, makeHead } from './fusion.js';
 
 export interface ModelOutputs {
@@ -37,6 +38,9 @@ export interface ConversationModelConfig {
   maskPadding: boolean;
   head: HeadKind;
   headHidden: number;
+  /** AMW head: the authors' normalised form ('ada2i') or true cosine ('mmcosine') with amwScale. */
+  amwMode: AMWMode;
+  amwScale: number;
 }
 
 export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
@@ -48,6 +52,8 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   maskPadding: true,
   head: 'concat',
   headHidden: 256,
+  amwMode: 'ada2i',
+  amwScale: 10,
 };
 
 /**
@@ -84,7 +90,12 @@ export class ConversationModel extends Module implements MultimodalModel {
     const outDims = Object.fromEntries(modalities.map((m) => [m, enc[m]!.outDim]));
     this.head = this.registerModule(
       'head',
-      makeHead(c.head, modalities, outDims, numClasses, { hidden: c.headHidden, dropout: c.dropout }),
+      makeHead(c.head, modalities, outDims, numClasses, {
+        hidden: c.headHidden,
+        dropout: c.dropout,
+        amwMode: c.amwMode,
+        amwScale: c.amwScale,
+      }),
     );
   }
 

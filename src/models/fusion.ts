@@ -3,24 +3,10 @@ import * as F from '../engine/functional.js';
 import { cat } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ModuleDict, ReLU, Sequential } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
+import { AMWHead, type AMWMode } from './amw.js';
+import { FusionHead, type HeadOutputs } from './head.js';
 
-export interface HeadOutputs {
-  /** (N, C) fused logits. */
-  fused: Tensor;
-  /** modality -> (N, C) unimodal logits. */
-  unimodal: Record<string, Tensor>;
-}
-
-/** Fuses per-modality features of the real utterances, (N, h_m) each, into class logits. */
-export abstract class FusionHead extends Module {
-  /**
-   * True when the unimodal logits come from probes on detached features: the loop then trains
-   * them with their own cross entropy, which cannot reach the encoders.
-   */
-  readonly unimodalProbes: boolean = false;
-  abstract override forward(h: Record<string, Tensor>): HeadOutputs;
-}
+export { FusionHead, type HeadOutputs };
 
 /**
  * Late fusion: logits = W [h_1; ...; h_M] + b. Unimodal logits slice the same head:
@@ -124,15 +110,15 @@ export class MLPHead extends FusionHead {
   }
 }
 
-export type HeadKind = 'concat' | 'sum' | 'mlp';
-export const HEAD_KINDS: readonly HeadKind[] = ['concat', 'sum', 'mlp'];
+export type HeadKind = 'concat' | 'sum' | 'mlp' | 'amw';
+export const HEAD_KINDS: readonly HeadKind[] = ['concat', 'sum', 'mlp', 'amw'];
 
 export function makeHead(
   kind: HeadKind,
   modalities: string[],
   dims: Record<string, number>,
   numClasses: number,
-  o: { hidden?: number; dropout?: number } = {},
+  o: { hidden?: number; dropout?: number; amwMode?: AMWMode; amwScale?: number } = {},
 ): FusionHead {
   switch (checkOneOf('head', kind, HEAD_KINDS)) {
     case 'concat':
@@ -141,5 +127,12 @@ export function makeHead(
       return new SumHead(modalities, dims, numClasses);
     case 'mlp':
       return new MLPHead(modalities, dims, numClasses, o.hidden, o.dropout);
+    case 'amw':
+      return new AMWHead(
+        modalities,
+        dims,
+        numClasses,
+        o.amwMode === 'mmcosine' ? { mode: 'mmcosine', scale: o.amwScale } : { mode: o.amwMode },
+      );
   }
 }

@@ -69,3 +69,21 @@ test('sum and MLP heads; the MLP head trains unimodal probes on detached feature
   assert.equal(defaultHeads(13 * 17), 13);
   assert.equal(defaultHeads(17), 1);
 });
+
+test('the AMW head plugs into ConversationModel; its unimodal logits are the raw concat slices', () => {
+  manualSeed(2);
+  const model = new ConversationModel(['a', 'b'], ds.dims, 3, { encoder: 'mlp', hidden: 8, head: 'amw' });
+  model.eval();
+  const batch = makeBatch(ds.splits.train.slice(0, 3), ['a', 'b'], ds.dims);
+  noGrad(() => {
+    const out = model.forward(batch);
+    const w = model.head.namedParameters().find(([n]) => n === 'fc.weight')![1];
+    const b = model.head.namedParameters().find(([n]) => n === 'fc.bias')![1];
+    const concat = out.features
+      .a!.matmul(w.narrow(1, 0, 8).T)
+      .add(out.features.b!.matmul(w.narrow(1, 8, 8).T))
+      .add(b);
+    assertClose(out.unimodal.a!.add(out.unimodal.b!), concat.toArray(), 1e-5, 1e-5, 'sum of slices');
+    assert.notDeepEqual(out.fused.toArray(), concat.toArray());
+  });
+});
