@@ -27,3 +27,5 @@ export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train/config.js';
 export { Callback, type Logger, type EpochRecord } from './train/callbacks.js';
 export { ConsoleLogger, JsonlLogger } from './train/loggers.js';
 export { evaluate, predictLogits, type EvalResult } from './train/evaluate.js';
+export { AFW, AFWLayer, type AFWOptions } from './models/afw.js';
+export { AMWHead, type AMWMode } from './models/amw.js';

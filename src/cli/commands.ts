@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeStrategy, strategyNames } from '../balance/strategy.js';
+import { makeStrategy, strategyNames } from '../balance/index.js';
 import { inspectDataset, readErcPickle, saveDataset, synthConversations } from '../data/index.js';
 import { makeBatch, dialogueBatches } from '../data/batch.js';
 import { manualSeed } from '../engine/runtime.js';
@@ -14,14 +14,23 @@ import { type FitResult, Trainer } from '../train/trainer.js';
 import type { ConversationDataset, SplitName } from '../data/types.js';
 import { type OptionSpec, UsageError, formatHelp, parseOptions } from './args.js';
 import { loadRunData } from './data_source.js';
-import { type RunConfig, PRESETS, applyPreset, applySet, defaultRunConfig, loadConfigFile, parseModalities } from './run_config.js';
+import {
+  type RunConfig,
+  DEFAULT_PRESET,
+  PRESETS,
+  applyPreset,
+  applySet,
+  defaultRunConfig,
+  loadConfigFile,
+  parseModalities,
+} from './run_config.js';
 
 export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'data', type: 'string', help: 'a feature pickle (IEMOCAP/MELD) or an mmbalance dataset; default: the built-in data' },
   { name: 'format', type: 'string', help: 'pickle schema: auto, ada2i, dialoguernn, meld', default: 'auto' },
   { name: 'modalities', type: 'string', help: 'tav, ta, tv, av, t, a, v, or names separated by commas; default: all' },
   { name: 'method', type: 'string', help: `balancing method (${strategyNames().join(', ')})` },
-  { name: 'preset', type: 'string', help: `a named configuration (${Object.keys(PRESETS).join(', ')})` },
+  { name: 'preset', type: 'string', help: `a named configuration (${Object.keys(PRESETS).join(', ')}); default ${DEFAULT_PRESET}` },
   { name: 'config', type: 'string', help: "a JSON file with config values (see a run directory's config.json)" },
   { name: 'set', type: 'list', help: 'key=value over the config, repeatable (train.lr=1e-4, model.hidden=200)' },
   { name: 'epochs', type: 'number', help: 'training epochs' },
@@ -32,8 +41,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
 ];
 
 export function buildConfig(o: Record<string, unknown>): RunConfig {
-  let c = defaultRunConfig();
-  if (o.preset) c = applyPreset(c, o.preset as string);
+  const c = applyPreset(defaultRunConfig(), (o.preset as string | undefined) ?? DEFAULT_PRESET);
   if (o.config) loadConfigFile(c, o.config as string);
   if (o.data !== undefined) c.data.path = o.data as string;
   if (o.format !== undefined) c.data.format = o.format as string;
@@ -70,7 +78,7 @@ export function runTraining(
 function buildModel(c: RunConfig, ds: ConversationDataset): ConversationModel {
   // Weights start from the run's seed, so a run repeats exactly.
   manualSeed(c.train.seed);
-  return new ConversationModel(c.modalities, ds.dims, ds.classNames.length, c.model);
+  return new ConversationModel(c.modalities, ds.dims, ds.classNames.length, { ...c.model, parity: c.ada2i.parity });
 }
 
 export function trainCommand(argv: string[], log: (l: string) => void): number {
@@ -250,7 +258,7 @@ export function dataCommand(argv: string[], log: (l: string) => void): number {
   const [sub, a, b] = pos;
   const read = (path: string): ConversationDataset =>
     path.endsWith('.safetensors')
-      ? loadRunData({ ...defaultRunConfig(), data: { path, format: 'mmbalance', synth: {}, devFraction: 0.1 } })
+      ? loadRunData({ ...defaultRunConfig(), data: { path, format: 'mmbalance', synth: {}, devFraction: 0.1, devMode: 'shuffle' } })
       : readErcPickle(path, { format: o.format as never });
   switch (sub) {
     case 'convert': {

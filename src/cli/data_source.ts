@@ -8,12 +8,17 @@ export function loadRunData(c: RunConfig): ConversationDataset {
   let ds: ConversationDataset;
   const path = c.data.path;
   if (path === null) {
-    ds = synthConversations({ seed: c.train.seed, ...c.data.synth });
+    ds = synthConversations({ seed: c.train.seed, devFraction: c.data.devFraction, ...c.data.synth });
   } else if (path.endsWith('.safetensors') || c.data.format === 'mmbalance') {
     ds = loadDataset(path);
   } else {
-    ds = readErcPickle(path, { format: c.data.format as never, devFraction: c.data.devFraction, seed: c.train.seed });
+    ds = readErcPickle(path, {
+      format: c.data.format as never,
+      devFraction: c.data.devFraction,
+      devMode: c.data.devMode,
+      seed: c.train.seed,
+    });
   }
-  if (ds.splits.dev.length === 0) ds = holdOutDev(ds, { fraction: c.data.devFraction, seed: c.train.seed });
+  if (ds.splits.dev.length === 0) ds = holdOutDev(ds, { fraction: c.data.devFraction, seed: c.train.seed, mode: c.data.devMode });
   return ds;
 }

@@ -14,7 +14,11 @@ export interface RunConfig {
     /** Options of the built-in generator (used when path is null). */
     synth: Record<string, unknown>;
     devFraction: number;
+    /** Held-out dev dialogues: a seeded shuffle, or the first ones in file order (Ada2I's MELD protocol). */
+    devMode: 'shuffle' | 'first';
   };
+  /** Ada2I: `parity` reproduces the authors' code exactly (no padding masks, AFW's code form). */
+  ada2i: { parity: boolean };
   /** Modality names to use, in order; empty for all of the data's. */
   modalities: string[];
   model: ConversationModelConfig;
@@ -25,17 +29,64 @@ export function defaultRunConfig(): RunConfig {
   return {
     method: 'joint',
     methodOptions: {},
-    data: { path: null, format: 'auto', synth: {}, devFraction: 0.1 },
+    data: { path: null, format: 'auto', synth: {}, devFraction: 0.1, devMode: 'shuffle' },
+    ada2i: { parity: false },
     modalities: [],
     model: { ...DEFAULT_MODEL_CONFIG },
     train: { ...DEFAULT_TRAIN_CONFIG },
   };
 }
 
+/** Ada2I (Nguyen et al., ACM MM 2024) with the hyperparameters of the authors' run script. */
+function ada2i(
+  c: RunConfig,
+  d: { hidden: number; lr: number; alpha: number; beta: number; rank: number; devMode: 'shuffle' | 'first' },
+): RunConfig {
+  c.method = 'disparity';
+  c.methodOptions = { alpha: d.alpha, startEpoch: 4, noise: true };
+  c.model = {
+    ...c.model,
+    encoder: 'transformer',
+    hidden: d.hidden,
+    layers: 2,
+    dimFeedforward: 2048,
+    // The run script's single drop rate; it applies to the encoders and to AFW.
+    dropout: 0.5,
+    head: 'amw',
+    amwMode: 'ada2i',
+    afw: true,
+    afwLayers: 2,
+    afwRank: d.rank,
+    afwBeta: d.beta,
+    afwDropout: 0.5,
+  };
+  c.train = {
+    ...c.train,
+    epochs: 50,
+    batchSize: 10,
+    optimizer: 'adam',
+    lr: d.lr,
+    weightDecay: 1e-8,
+    scheduler: 'plateau',
+    clipGradNorm: 2,
+    monitor: 'dev.weightedF1',
+    patience: 20,
+    seed: 12,
+  };
+  c.data = { ...c.data, devFraction: 0.1, devMode: d.devMode };
+  return c;
+}
+
 /** Named starting configurations; `--set` and flags apply on top. */
 export const PRESETS: Record<string, (c: RunConfig) => RunConfig> = {
-  default: (c) => c,
+  'ada2i-iemocap': (c) => ada2i(c, { hidden: 300, lr: 1.7e-4, alpha: 0.037, beta: 0.012, rank: 11, devMode: 'shuffle' }),
+  'ada2i-meld': (c) => ada2i(c, { hidden: 200, lr: 1.3e-4, alpha: 0.42, beta: 0.55, rank: 6, devMode: 'first' }),
+  /** Joint training of Transformer encoders with a concat head: the plain baseline. */
+  joint: (c) => c,
 };
+
+/** What `mmbalance train` uses when no preset is named. */
+export const DEFAULT_PRESET = 'ada2i-iemocap';
 
 export function applyPreset(c: RunConfig, name: string): RunConfig {
   const p = PRESETS[name];

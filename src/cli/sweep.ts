@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeStrategy } from '../balance/strategy.js';
+import { makeStrategy } from '../balance/index.js';
 import type { ConversationDataset } from '../data/types.js';
 import { type OptionSpec, UsageError, formatHelp, parseOptions } from './args.js';
 import { TRAIN_OPTIONS, buildConfig, defaultRunDir, runTraining } from './commands.js';

@@ -4,6 +4,7 @@ import type { ConversationBatch } from '../data/batch.js';
 import { ModuleDict } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { type ConversationEncoder, type EncoderKind, ENCODER_KINDS, makeEncoder } from './encoders.js';
+import { AFW } from './afw.js';
 import type { AMWMode } from './amw.js';
 import { type FusionHead, type HeadKind, HEAD_KINDS, makeHead } from './fusion.js';
 
@@ -41,6 +42,14 @@ export interface ConversationModelConfig {
   /** AMW head: the authors' normalised form ('ada2i') or true cosine ('mmcosine') with amwScale. */
   amwMode: AMWMode;
   amwScale: number;
+  /** Ada2I's Adaptive Feature Weighting between the encoders and the head; its loss joins the training loss. */
+  afw: boolean;
+  afwLayers: number;
+  afwRank: number;
+  afwBeta: number;
+  afwDropout: number;
+  /** Reproduce the Ada2I authors' code exactly: no padding mask in the encoders, AFW in its code form. */
+  parity: boolean;
 }
 
 export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
@@ -54,6 +63,12 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   headHidden: 256,
   amwMode: 'ada2i',
   amwScale: 10,
+  afw: false,
+  afwLayers: 2,
+  afwRank: 11,
+  afwBeta: 0.012,
+  afwDropout: 0.5,
+  parity: false,
 };
 
 /**
@@ -63,6 +78,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
 export class ConversationModel extends Module implements MultimodalModel {
   readonly encoders: ModuleDict<ConversationEncoder>;
   readonly head: FusionHead;
+  readonly afw: AFW | null;
 
   constructor(
     readonly modalities: string[],
@@ -83,11 +99,17 @@ export class ConversationModel extends Module implements MultimodalModel {
         nhead: c.nhead,
         dimFeedforward: c.dimFeedforward,
         dropout: c.dropout,
-        maskPadding: c.maskPadding,
+        maskPadding: c.maskPadding && !c.parity,
       });
     }
     this.encoders = this.registerModule('encoders', new ModuleDict(enc));
     const outDims = Object.fromEntries(modalities.map((m) => [m, enc[m]!.outDim]));
+    this.afw = c.afw
+      ? this.registerModule(
+          'afw',
+          new AFW(modalities, outDims, { layers: c.afwLayers, rank: c.afwRank, beta: c.afwBeta, dropout: c.afwDropout, parity: c.parity }),
+        )
+      : null;
     this.head = this.registerModule(
       'head',
       makeHead(c.head, modalities, outDims, numClasses, {
@@ -104,14 +126,21 @@ export class ConversationModel extends Module implements MultimodalModel {
   }
 
   forward(batch: ConversationBatch): ModelOutputs {
-    const features: Record<string, Tensor> = {};
+    let padded: Record<string, Tensor> = {};
     for (const m of this.modalities) {
       const x = batch.features[m];
       if (x === undefined) throw new Error(`the batch has no '${m}' features (it has ${Object.keys(batch.features).join(', ')})`);
-      const h = this.encoders.get(m).forward(x, batch.paddingMask);
-      features[m] = h.reshape(-1, h.shape[2]!).indexSelect(0, batch.realIndex);
+      padded[m] = this.encoders.get(m).forward(x, batch.paddingMask);
     }
+    const losses: Record<string, Tensor> = {};
+    if (this.afw) {
+      const out = this.afw.forward(padded, batch.mask);
+      padded = out.features;
+      losses.afw = out.loss;
+    }
+    const features: Record<string, Tensor> = {};
+    for (const m of this.modalities) features[m] = padded[m]!.reshape(-1, padded[m]!.shape[2]!).indexSelect(0, batch.realIndex);
     const { fused, unimodal } = this.head.forward(features);
-    return { fused, unimodal, features };
+    return { fused, unimodal, features, losses };
   }
 }

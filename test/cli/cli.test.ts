@@ -14,7 +14,19 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const SMALL = ['--set', 'model.encoder=mlp', '--set', 'model.hidden=16', '--set', 'train.batchSize=2', '--set', 'train.lr=0.01', '--quiet'];
+const SMALL = [
+  '--preset',
+  'joint',
+  '--set',
+  'model.encoder=mlp',
+  '--set',
+  'model.hidden=16',
+  '--set',
+  'train.batchSize=2',
+  '--set',
+  'train.lr=0.01',
+  '--quiet',
+];
 
 test('convert, inspect, train, eval, predict and resume on a user pickle', () => {
   const data = join(dir, 'iemocap.safetensors');

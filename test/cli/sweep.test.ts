@@ -43,6 +43,8 @@ test('mmbalance sweep trains every combination and seed and writes the table', (
       '--out',
       dir,
       '--quiet',
+      '--preset',
+      'joint',
       '--set',
       'model.encoder=mlp',
       '--set',
