@@ -13,15 +13,7 @@ export {
 } from './models/conversation_model.js';
 export { ConversationEncoder, TransformerConversationEncoder, MLPEncoder, defaultHeads } from './models/encoders.js';
 export { FusionHead, ConcatHead, SumHead, MLPHead, type HeadOutputs } from './models/fusion.js';
-export {
-  BalancingStrategy,
-  JointTraining,
-  makeStrategy,
-  registerStrategy,
-  strategyNames,
-  type StepContext,
-  type EpochContext,
-} from './balance/strategy.js';
+export * from './balance/index.js';
 export { Trainer, TrainingError, type FitOptions, type FitResult } from './train/trainer.js';
 export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './train/config.js';
 export { Callback, type Logger, type EpochRecord } from './train/callbacks.js';

@@ -16,6 +16,8 @@ export interface ConversationBatch {
   paddingMask: Tensor;
   /** (N) int64 positions of the real utterances in the flattened (B*T) batch. */
   realIndex: Tensor;
+  /** (B*T) int64: for each padded position, its row among the N real utterances, or N at padding. */
+  padMap: Tensor;
   /** (N) int64 labels of the real utterances. */
   labels: Tensor;
   /** Number of real utterances per dialogue. */
@@ -47,6 +49,7 @@ export function makeBatch(dialogues: readonly Dialogue[], modalities: readonly s
   const realIndex = new BigInt64Array(N);
   const labels = new BigInt64Array(N);
   const speakers = new BigInt64Array(B * T);
+  const padMap = new BigInt64Array(B * T).fill(BigInt(N));
   const vocab = new Map<string, number>();
   let k = 0;
   dialogues.forEach((dlg, b) => {
@@ -54,6 +57,7 @@ export function makeBatch(dialogues: readonly Dialogue[], modalities: readonly s
       mask[b * T + t] = 1;
       pad[b * T + t] = 0;
       realIndex[k] = BigInt(b * T + t);
+      padMap[b * T + t] = BigInt(k);
       labels[k] = BigInt(dlg.labels[t]!);
       const s = dlg.speakers[t] ?? '';
       if (!vocab.has(s)) vocab.set(s, vocab.size);
@@ -67,6 +71,7 @@ export function makeBatch(dialogues: readonly Dialogue[], modalities: readonly s
     mask: fromTypedArray(mask, [B, T], { dtype: 'bool' }),
     paddingMask: fromTypedArray(pad, [B, T], { dtype: 'bool' }),
     realIndex: fromTypedArray(realIndex, [N]),
+    padMap: fromTypedArray(padMap, [B * T]),
     labels: fromTypedArray(labels, [N]),
     lengths,
     speakers: fromTypedArray(speakers, [B, T]),

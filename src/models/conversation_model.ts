@@ -50,6 +50,8 @@ export interface ConversationModelConfig {
   afwDropout: number;
   /** Reproduce the Ada2I authors' code exactly: no padding mask in the encoders, AFW in its code form. */
   parity: boolean;
+  /** Run encoder projections on real utterances only (same results, less work); off to compare. */
+  packed: boolean;
 }
 
 export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
@@ -69,6 +71,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   afwBeta: 0.012,
   afwDropout: 0.5,
   parity: false,
+  packed: true,
 };
 
 /**
@@ -79,6 +82,7 @@ export class ConversationModel extends Module implements MultimodalModel {
   readonly encoders: ModuleDict<ConversationEncoder>;
   readonly head: FusionHead;
   readonly afw: AFW | null;
+  readonly packed: boolean;
 
   constructor(
     readonly modalities: string[],
@@ -103,6 +107,7 @@ export class ConversationModel extends Module implements MultimodalModel {
       });
     }
     this.encoders = this.registerModule('encoders', new ModuleDict(enc));
+    this.packed = c.packed;
     const outDims = Object.fromEntries(modalities.map((m) => [m, enc[m]!.outDim]));
     this.afw = c.afw
       ? this.registerModule(
@@ -127,10 +132,12 @@ export class ConversationModel extends Module implements MultimodalModel {
 
   forward(batch: ConversationBatch): ModelOutputs {
     let padded: Record<string, Tensor> = {};
+    const [B, T] = batch.mask.shape as [number, number];
+    const packing = { realIndex: batch.realIndex, padMap: batch.padMap, B, T, keyPaddingMask: batch.paddingMask };
     for (const m of this.modalities) {
       const x = batch.features[m];
       if (x === undefined) throw new Error(`the batch has no '${m}' features (it has ${Object.keys(batch.features).join(', ')})`);
-      padded[m] = this.encoders.get(m).forward(x, batch.paddingMask);
+      padded[m] = this.encoders.get(m).forward(x, batch.paddingMask, this.packed ? packing : undefined);
     }
     const losses: Record<string, Tensor> = {};
     if (this.afw) {

@@ -2,12 +2,16 @@ import { checkInt, checkNumber, checkOneOf } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ReLU, Sequential } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
+import { type Packing, pack, unpack } from '../nn/attention.js';
 import { TransformerEncoder, TransformerEncoderLayer } from '../nn/transformer.js';
 
-/** A per-modality encoder over a batch of conversations: (B, T, dIn) -> (B, T, outDim). */
+/**
+ * A per-modality encoder over a batch of conversations: (B, T, dIn) -> (B, T, outDim). With a
+ * Packing it may compute on the real utterances only; positions at padding are then zeros.
+ */
 export abstract class ConversationEncoder extends Module {
   abstract readonly outDim: number;
-  abstract override forward(x: Tensor, paddingMask: Tensor | null): Tensor;
+  abstract override forward(x: Tensor, paddingMask: Tensor | null, packing?: Packing): Tensor;
 }
 
 /** Ada2I's rule for the head count: the first divisor of d in 5..14, else 1. */
@@ -53,7 +57,11 @@ export class TransformerConversationEncoder extends ConversationEncoder {
     this.outDim = hidden;
   }
 
-  forward(x: Tensor, paddingMask: Tensor | null): Tensor {
+  forward(x: Tensor, paddingMask: Tensor | null, packing?: Packing): Tensor {
+    // Packed: projections and feed-forward run on real utterances only (about 1.7x less work on
+    // IEMOCAP-like batches), with identical results there. Unmasked (parity) runs let padding
+    // into attention, so they need the padded layout throughout.
+    if (packing && this.maskPadding) return unpack(this.proj.forward(this.transformer.forwardPacked(pack(x, packing), packing)), packing);
     const h = this.transformer.forward(x, { srcKeyPaddingMask: this.maskPadding ? paddingMask : null });
     return this.proj.forward(h);
   }

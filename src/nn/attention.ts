@@ -1,9 +1,37 @@
 import { checkInt, checkNumber, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
+import { cat } from '../engine/ops.js';
 import { empty, zeros, Tensor } from '../engine/tensor.js';
 import { xavierUniform_, zeros_ } from './init.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
+
+/**
+ * How N real tokens sit in a (B, T) padded layout: `realIndex` (N) picks them out of the flattened
+ * (B*T) positions, `padMap` (B*T) gives each position its real row or N (a zero row) at padding.
+ * Layers given a Packing run their projections on the N real tokens only.
+ */
+export interface Packing {
+  realIndex: Tensor;
+  padMap: Tensor;
+  B: number;
+  T: number;
+  /** (B, T) bool, true at padding. */
+  keyPaddingMask: Tensor;
+}
+
+/** Lays (N, E) packed rows out as (B, T, E), zeros at padding. */
+export function unpack(x: Tensor, p: Packing): Tensor {
+  const E = x.shape[1]!;
+  return cat([x, zeros([1, E], { dtype: x.dtype })], 0)
+    .indexSelect(0, p.padMap)
+    .reshape(p.B, p.T, E);
+}
+
+/** Picks the real rows of a (B, T, E) tensor: (N, E). */
+export function pack(x: Tensor, p: Packing): Tensor {
+  return x.reshape(p.B * p.T, x.shape[2]!).indexSelect(0, p.realIndex);
+}
 
 export interface AttentionOptions {
   /** (B, S) booleans, true where the key is padding and must be ignored (PyTorch's key_padding_mask). */
@@ -47,6 +75,24 @@ export class MultiheadAttention extends Module {
   }
   get inProjBias(): Tensor | null {
     return this.optionalParam('in_proj_bias');
+  }
+
+  /**
+   * Self-attention over packed tokens (N, E) -> (N, E): the projections see only real tokens,
+   * attention runs in the padded layout with padding masked. Equal to forward(x, x, x, {keyPaddingMask})
+   * at the real tokens.
+   */
+  forwardPacked(x: Tensor, p: Packing): Tensor {
+    const E = this.embedDim;
+    const H = this.numHeads;
+    const Dh = this.headDim;
+    const qkv = unpack(F.linear(x, this.inProjWeight, this.inProjBias), p); // (B, T, 3E)
+    const [q, k, v] = qkv.chunk(3, -1).map((t) => t.reshape(p.B, p.T, H, Dh).transpose(1, 2)) as [Tensor, Tensor, Tensor];
+    let scores = q.mul(1 / Math.sqrt(Dh)).matmul(k.transpose(-2, -1));
+    scores = scores.maskedFill(p.keyPaddingMask.reshape(p.B, 1, 1, p.T), -Infinity);
+    const attn = F.dropout(scores.softmax(-1), this.dropout, this.training);
+    const out = pack(attn.matmul(v).transpose(1, 2).reshape(p.B, p.T, E), p);
+    return this.outProj.forward(out);
   }
 
   forward(query: Tensor, key: Tensor, value: Tensor, o: AttentionOptions = {}): { output: Tensor; weights: Tensor | null } {

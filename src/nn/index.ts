@@ -14,6 +14,6 @@ export {
   Sequential,
   ModuleList,
 } from './layers.js';
-export { MultiheadAttention, type AttentionOptions } from './attention.js';
+export { MultiheadAttention, type AttentionOptions, type Packing, pack, unpack } from './attention.js';
 export { TransformerEncoderLayer, TransformerEncoder, type TransformerEncoderLayerOptions } from './transformer.js';
 export * as init from './init.js';

@@ -1,7 +1,7 @@
 import { checkOneOf } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
 import type { Tensor } from '../engine/tensor.js';
-import { MultiheadAttention } from './attention.js';
+import { MultiheadAttention, type Packing } from './attention.js';
 import { Dropout, LayerNorm, Linear, ModuleList } from './layers.js';
 import { Module } from './module.js';
 
@@ -62,6 +62,17 @@ export class TransformerEncoderLayer extends Module {
     return this.dropout2.forward(this.linear2.forward(this.dropout.forward(a)));
   }
 
+  /** The layer over packed real tokens (N, dModel); equal to forward() at the real tokens with their padding mask. */
+  forwardPacked(x: Tensor, p: Packing): Tensor {
+    const sa = (t: Tensor): Tensor => this.dropout1.forward(this.selfAttn.forwardPacked(t, p));
+    if (this.normFirst) {
+      const y = x.add(sa(this.norm1.forward(x)));
+      return y.add(this.ff(this.norm2.forward(y)));
+    }
+    const y = this.norm1.forward(x.add(sa(x)));
+    return this.norm2.forward(y.add(this.ff(y)));
+  }
+
   forward(src: Tensor, o: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
     const mask = o.srcMask ?? null;
     const kpm = o.srcKeyPaddingMask ?? null;
@@ -83,6 +94,13 @@ export class TransformerEncoder extends Module {
     super();
     this.layers = this.registerModule('layers', new ModuleList(Array.from({ length: numLayers }, makeLayer)));
     this.norm = norm ? this.registerModule('norm', norm) : null;
+  }
+
+  /** The stack over packed real tokens (N, d); see TransformerEncoderLayer.forwardPacked. */
+  forwardPacked(x: Tensor, p: Packing): Tensor {
+    let y = x;
+    for (const layer of this.layers.items) y = layer.forwardPacked(y, p);
+    return this.norm ? this.norm.forward(y) : y;
   }
 
   forward(src: Tensor, o: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {

@@ -87,3 +87,35 @@ test('the AMW head plugs into ConversationModel; its unimodal logits are the raw
     assert.notDeepEqual(out.fused.toArray(), concat.toArray());
   });
 });
+
+test("packed encoders give the padded computation's outputs and gradients at the real utterances", () => {
+  const make = (packed: boolean): ConversationModel => {
+    manualSeed(9);
+    return new ConversationModel(['a', 'b'], ds.dims, 3, {
+      hidden: 8,
+      layers: 2,
+      dimFeedforward: 16,
+      dropout: 0,
+      packed,
+      afw: true,
+      afwRank: 2,
+      afwDropout: 0,
+      head: 'amw',
+    });
+  };
+  const batch = makeBatch(ds.splits.train.slice(0, 5), ['a', 'b'], ds.dims);
+  assert.ok(batch.labels.shape[0]! < batch.mask.numel(), 'the batch has padding');
+  const results = [true, false].map((packed) => {
+    const m = make(packed);
+    const out = m.forward(batch);
+    out.fused.sum().add(out.losses!.afw!).backward();
+    return {
+      fused: out.fused.toArray(),
+      afw: out.losses!.afw!.item(),
+      grads: m.namedParameters().map(([n, p]) => [n, p.grad!.toArray()] as const),
+    };
+  });
+  assertClose(results[0]!.fused, results[1]!.fused, 1e-5, 1e-5, 'fused');
+  assert.ok(Math.abs(results[0]!.afw - results[1]!.afw) < 1e-5);
+  results[0]!.grads.forEach(([n, g], i) => assertClose(g, results[1]!.grads[i]![1], 1e-5, 1e-4, `grad of ${n}`));
+});
