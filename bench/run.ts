@@ -127,6 +127,11 @@ lines.push(
 );
 lines.push(
   '',
+  `The C++ and PyTorch processes inherit the engine's thread settings (OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY}, ` +
+    `OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT}; see src/engine/native.ts), so every side runs with the same threading.`,
+);
+lines.push(
+  '',
   '### Matrix multiply (float32), GFLOP/s (best of 7 rounds of 10, after 20 warm-up calls)',
   '',
   '| m x k x n | addon | libtorch from C++ | ratio |',
