@@ -4,6 +4,7 @@ import { makeStrategy, strategyNames } from '../balance/index.js';
 import { inspectDataset, readErcPickle, saveDataset, synthConversations } from '../data/index.js';
 import { makeBatch, dialogueBatches } from '../data/batch.js';
 import { manualSeed } from '../engine/runtime.js';
+import { checkOneOf } from '../engine/errors.js';
 import { noGrad } from '../engine/grad_mode.js';
 import { scope } from '../engine/scope.js';
 import { ConversationModel } from '../models/conversation_model.js';
@@ -78,7 +79,13 @@ export function runTraining(
 function buildModel(c: RunConfig, ds: ConversationDataset): ConversationModel {
   // Weights start from the run's seed, so a run repeats exactly.
   manualSeed(c.train.seed);
-  return new ConversationModel(c.modalities, ds.dims, ds.classNames.length, { ...c.model, parity: c.ada2i.parity });
+  const loss = checkOneOf('ada2i.loss', c.ada2i.loss ?? 'code', ['code', 'paper']);
+  if (loss === 'paper' && c.model.head !== 'amw') throw new UsageError('ada2i.loss=paper needs the AMW head (model.head=amw)');
+  return new ConversationModel(c.modalities, ds.dims, ds.classNames.length, {
+    ...c.model,
+    parity: c.ada2i.parity,
+    amwMlpHidden: loss === 'paper' ? c.model.headHidden : c.model.amwMlpHidden,
+  });
 }
 
 export function trainCommand(argv: string[], log: (l: string) => void): number {

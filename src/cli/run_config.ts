@@ -17,8 +17,12 @@ export interface RunConfig {
     /** Held-out dev dialogues: a seeded shuffle, or the first ones in file order (Ada2I's MELD protocol). */
     devMode: 'shuffle' | 'first';
   };
-  /** Ada2I: `parity` reproduces the authors' code exactly (no padding masks, AFW's code form). */
-  ada2i: { parity: boolean };
+  /**
+   * Ada2I: `parity` reproduces the authors' code exactly (no padding masks, AFW's code form);
+   * `loss` 'code' is their NLL of the AMW output + the AFW loss, 'paper' is eq. 14
+   * (L_modal + L_feature + L_cls with an MLP classifier on the AMW output, eq. 9).
+   */
+  ada2i: { parity: boolean; loss: 'code' | 'paper' };
   /** Modality names to use, in order; empty for all of the data's. */
   modalities: string[];
   model: ConversationModelConfig;
@@ -30,7 +34,7 @@ export function defaultRunConfig(): RunConfig {
     method: 'joint',
     methodOptions: {},
     data: { path: null, format: 'auto', synth: {}, devFraction: 0.1, devMode: 'shuffle' },
-    ada2i: { parity: false },
+    ada2i: { parity: false, loss: 'code' },
     modalities: [],
     model: { ...DEFAULT_MODEL_CONFIG },
     train: { ...DEFAULT_TRAIN_CONFIG },

@@ -2,7 +2,7 @@ import { checkInt, checkNumber, checkOneOf, invalid } from '../engine/errors.js'
 import * as F from '../engine/functional.js';
 import { noGrad } from '../engine/grad_mode.js';
 import type { Tensor } from '../engine/tensor.js';
-import { Linear } from '../nn/layers.js';
+import { Linear, ReLU, Sequential } from '../nn/layers.js';
 import { FusionHead, type HeadOutputs } from './head.js';
 
 /**
@@ -18,6 +18,12 @@ export interface AMWOptions {
   mode?: AMWMode;
   /** Scale s of the 'mmcosine' form (default 10; MMCosine uses 10 to 15). Not accepted with 'ada2i', which has none. */
   scale?: number;
+  /**
+   * The paper's eq. 9: predict with an MLP (Linear C -> hidden, ReLU, Linear hidden -> C) on the
+   * AMW output, which is then trained by its own cross entropy (L_modal) as an auxiliary logit.
+   * Hidden width of that MLP; 0 (default) means no MLP, the authors' code.
+   */
+  mlpHidden?: number;
 }
 
 /**
@@ -53,6 +59,7 @@ export interface AMWOptions {
  */
 export class AMWHead extends FusionHead {
   readonly fc: Linear;
+  readonly mlp: Sequential | null;
   readonly mode: AMWMode;
   /** The 'mmcosine' scale s; 1 in 'ada2i' mode, which has none. */
   readonly scale: number;
@@ -85,6 +92,11 @@ export class AMWHead extends FusionHead {
       off += d;
     }
     this.fc = this.registerModule('fc', new Linear(off, checkInt('numClasses', numClasses, 2)));
+    const hidden = checkInt('mlpHidden', o.mlpHidden ?? 0, 0);
+    this.mlp =
+      hidden > 0
+        ? this.registerModule('mlp', new Sequential(new Linear(numClasses, hidden), new ReLU(), new Linear(hidden, numClasses)))
+        : null;
   }
 
   /** The columns of the head's weight that multiply modality m: W_m, (C, d_m). */
@@ -129,6 +141,7 @@ export class AMWHead extends FusionHead {
     const bias = this.fc.bias!.div(this.modalities.length);
     const unimodal: Record<string, Tensor> = {};
     for (const m of this.modalities) unimodal[m] = F.linear(h[m]!, this.weightSlice(m), bias);
+    if (this.mlp) return { fused: this.mlp.forward(fused), unimodal, auxLogits: { modal: fused } };
     return { fused, unimodal };
   }
 
@@ -136,7 +149,7 @@ export class AMWHead extends FusionHead {
    * Per modality, the L2 norm of each class row of W_m (C values): the modality-wise weight norm
    * per label that Ada2I's figure 5 follows during training.
    */
-  classWeightNorms(): Record<string, number[]> {
+  override classWeightNorms(): Record<string, number[]> {
     return noGrad(() => {
       const out: Record<string, number[]> = {};
       for (const m of this.modalities) out[m] = this.weightSlice(m).detach().norm(2, 1).toArray();

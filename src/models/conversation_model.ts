@@ -17,6 +17,8 @@ export interface ModelOutputs {
   features: Record<string, Tensor>;
   /** Loss terms the model itself contributes (an auxiliary objective), added by the loop by name. */
   losses?: Record<string, Tensor>;
+  /** (N, C) auxiliary logits the loop trains with cross entropy against the labels, by name. */
+  auxLogits?: Record<string, Tensor>;
 }
 
 /** What every multimodal model tells the training loop and the balancing methods. */
@@ -42,6 +44,8 @@ export interface ConversationModelConfig {
   /** AMW head: the authors' normalised form ('ada2i') or true cosine ('mmcosine') with amwScale. */
   amwMode: AMWMode;
   amwScale: number;
+  /** AMW head: width of the paper's MLP classifier on its output (eq. 9); 0 for none (the authors' code). */
+  amwMlpHidden: number;
   /** Ada2I's Adaptive Feature Weighting between the encoders and the head; its loss joins the training loss. */
   afw: boolean;
   afwLayers: number;
@@ -65,6 +69,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   headHidden: 256,
   amwMode: 'ada2i',
   amwScale: 10,
+  amwMlpHidden: 0,
   afw: false,
   afwLayers: 2,
   afwRank: 11,
@@ -121,6 +126,7 @@ export class ConversationModel extends Module implements MultimodalModel {
         hidden: c.headHidden,
         dropout: c.dropout,
         amwMode: c.amwMode,
+        amwMlpHidden: c.amwMlpHidden,
         amwScale: c.amwScale,
       }),
     );
@@ -147,7 +153,7 @@ export class ConversationModel extends Module implements MultimodalModel {
     }
     const features: Record<string, Tensor> = {};
     for (const m of this.modalities) features[m] = padded[m]!.reshape(-1, padded[m]!.shape[2]!).indexSelect(0, batch.realIndex);
-    const { fused, unimodal } = this.head.forward(features);
-    return { fused, unimodal, features, losses };
+    const { fused, unimodal, auxLogits } = this.head.forward(features);
+    return { fused, unimodal, features, losses, auxLogits };
   }
 }

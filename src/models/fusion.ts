@@ -1,5 +1,6 @@
 import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
+import { noGrad } from '../engine/grad_mode.js';
 import { cat } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ModuleDict, ReLU, Sequential } from '../nn/layers.js';
@@ -28,6 +29,9 @@ export class ConcatHead extends FusionHead {
       off += d;
     }
     this.fc = this.registerModule('fc', new Linear(off, checkInt('numClasses', numClasses, 2)));
+  }
+  override classWeightNorms(): Record<string, number[]> {
+    return noGrad(() => Object.fromEntries(this.modalities.map((m) => [m, this.weightSlice(m).norm(2, 1).toArray()])));
   }
   /** The columns of the head's weight that multiply modality m. */
   weightSlice(m: string): Tensor {
@@ -118,7 +122,7 @@ export function makeHead(
   modalities: string[],
   dims: Record<string, number>,
   numClasses: number,
-  o: { hidden?: number; dropout?: number; amwMode?: AMWMode; amwScale?: number } = {},
+  o: { hidden?: number; dropout?: number; amwMode?: AMWMode; amwScale?: number; amwMlpHidden?: number } = {},
 ): FusionHead {
   switch (checkOneOf('head', kind, HEAD_KINDS)) {
     case 'concat':
@@ -132,7 +136,9 @@ export function makeHead(
         modalities,
         dims,
         numClasses,
-        o.amwMode === 'mmcosine' ? { mode: 'mmcosine', scale: o.amwScale } : { mode: o.amwMode },
+        o.amwMode === 'mmcosine'
+          ? { mode: 'mmcosine', scale: o.amwScale, mlpHidden: o.amwMlpHidden }
+          : { mode: o.amwMode, mlpHidden: o.amwMlpHidden },
       );
   }
 }

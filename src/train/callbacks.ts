@@ -13,6 +13,8 @@ export interface EpochRecord {
   disparityRatio: Record<string, number>;
   /** The balancing method's own per-epoch diagnostics. */
   strategy: Record<string, unknown>;
+  /** Per modality, the norm of each class's weights in the fusion head (null where the head has none). */
+  headWeightNorms: Record<string, number[]> | null;
 }
 
 /** Hooks into the loop; each defaults to nothing. A callback with state saves it in checkpoints. */

@@ -123,6 +123,7 @@ export class Trainer {
           const ctx: StepContext = { epoch, batch: b, model, outputs, labels: batch.labels, optimizer: this.optimizer };
           let total = F.crossEntropy(outputs.fused, batch.labels);
           const named: Record<string, Tensor> = { ...outputs.losses, ...this.strategy.extraLosses(ctx) };
+          for (const [k, logits] of Object.entries(outputs.auxLogits ?? {})) named[k] = F.crossEntropy(logits, batch.labels);
           if (model.head.unimodalProbes) {
             // Probes see detached features: this term trains them and cannot reach the encoders.
             named.probes = Object.values(outputs.unimodal)
@@ -212,6 +213,7 @@ export class Trainer {
         unimodalScore: dev.unimodalScore,
         disparityRatio: dev.disparityRatio,
         strategy: this.strategy.diagnostics(),
+        headWeightNorms: this.model.head.classWeightNorms(),
       };
       history.push(record);
       const score = this.monitorValue(dev);

@@ -85,3 +85,40 @@ test('mmbalance train with the default preset trains Ada2I (AFW + AMW + modulati
     assert.equal(config.ada2i.parity, parity);
   }
 });
+
+test('ada2i.loss=paper predicts with an MLP on the AMW output and adds L_modal', () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'mmb-ada2i-paper-')), 'run');
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(packageRoot(), 'bin', 'mmbalance.js'),
+      'train',
+      '--data',
+      fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+      '--epochs',
+      '1',
+      '--out',
+      out,
+      '--quiet',
+      '--set',
+      'ada2i.loss=paper',
+      '--set',
+      'model.hidden=12',
+      '--set',
+      'model.dimFeedforward=16',
+      '--set',
+      'model.afwRank=3',
+      '--set',
+      'model.headHidden=10',
+    ],
+    { encoding: 'utf8', env: { ...process.env, MMBALANCE_NUM_THREADS: '1' } },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const line = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]!);
+  assert.deepEqual(Object.keys(line.trainLossTerms).sort(), ['afw', 'modal']);
+  const bad = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'mmbalance.js'), 'train', '--set', 'ada2i.loss=both'], {
+    encoding: 'utf8',
+  });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /Expected one of 'code', 'paper' for ada2i.loss but received 'both'/);
+});

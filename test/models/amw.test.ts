@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ArgumentError } from '../../src/engine/errors.js';
-import { fromTypedArray, manualSeed, noGrad, type Tensor } from '../../src/index.js';
+import { fromTypedArray, manualSeed, noGrad, randn, type Tensor } from '../../src/index.js';
 import { AMWHead, type AMWMode } from '../../src/models/amw.js';
 import { ConcatHead, FusionHead } from '../../src/models/fusion.js';
 import { assertClose, readJsonFixture } from '../helpers.js';
@@ -204,4 +204,22 @@ test('bad options and inputs are rejected with ArgumentError', () => {
   assert.throws(() => head.forward({ t: h.t!, a: h.a! }), /h\.v/);
   assert.throws(() => head.forward({ ...h, a: h.t! }), /h\.a/);
   assert.throws(() => head.weightSlice('z'), ArgumentError);
+});
+
+test("mlpHidden adds the paper's MLP classifier: the AMW output becomes an auxiliary logit", () => {
+  manualSeed(4);
+  const plain = new AMWHead(['t', 'a'], { t: 5, a: 4 }, 6);
+  const withMlp = new AMWHead(['t', 'a'], { t: 5, a: 4 }, 6, { mlpHidden: 7 });
+  withMlp.loadStateDict(new Map([...withMlp.stateDict()].map(([k, v]) => [k, plain.stateDict().get(k) ?? v])));
+  assert.deepEqual(
+    withMlp.namedParameters().map(([n]) => n),
+    ['fc.weight', 'fc.bias', 'mlp.0.weight', 'mlp.0.bias', 'mlp.2.weight', 'mlp.2.bias'],
+  );
+  const h = { t: randn([3, 5]), a: randn([3, 4]) };
+  const a = plain.forward(h);
+  const b = withMlp.forward(h);
+  assert.equal(a.auxLogits, undefined);
+  assertClose(b.auxLogits!.modal!, a.fused.toArray(), 1e-6, 1e-6, 'L_modal logits are the AMW output');
+  assert.deepEqual(b.fused.shape, [3, 6]);
+  assert.throws(() => new AMWHead(['t'], { t: 5 }, 6, { mlpHidden: -1 }), /Expected integer >= 0 for mlpHidden/);
 });

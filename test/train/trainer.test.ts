@@ -46,6 +46,11 @@ test('joint training learns the strong modality and writes a complete run direct
   assert.deepEqual(Object.keys(summary.epochs[0].disparityRatio).sort(), ['a', 'b']);
   const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
   assert.equal(lines.length, 6);
+  // Per-modality, per-class head weight norms are recorded every epoch (Ada2I's figure 5).
+  const norms = JSON.parse(lines[5]!).headWeightNorms as Record<string, number[]>;
+  assert.deepEqual(Object.keys(norms), ['a', 'b']);
+  assert.equal(norms.a!.length, 3);
+  assert.ok(norms.a!.every((v) => v > 0));
   // The best weights are the best dev epoch's; the dev score reported equals that epoch's.
   const best = r.history[r.bestEpoch - 1]!;
   assert.ok(Math.abs(best.dev.weightedF1 - r.dev.weightedF1) < 1e-9);
