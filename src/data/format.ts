@@ -15,7 +15,8 @@
  *     JSON would make the header too large for readers (100 MB limit), it is stored instead as
  *     the UTF-8 tensor `sentences.json` (uint8) and the metadata says `sentences: "tensor"`.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeAtomically } from '../io/atomic.js';
 import { parseSafetensors, serializeSafetensors, SafetensorsError, type RawTensor } from '../io/safetensors.js';
 import { SPLITS, splitUtteranceCount, type ConversationDataset, type Dialogue, type SplitName } from './types.js';
 import { DatasetError, validateDataset } from './validate.js';
@@ -125,26 +126,7 @@ export function serializeDataset(ds: ConversationDataset): Uint8Array {
  * never leaves a partial file or destroys an earlier one.
  */
 export function saveDataset(ds: ConversationDataset, path: string): void {
-  const bytes = serializeDataset(ds);
-  const tmp = `${path}.tmp-${process.pid}`;
-  let fd: number | null = null;
-  try {
-    fd = openSync(tmp, 'w');
-    let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      if (fd !== null) closeSync(fd);
-      rmSync(tmp, { force: true });
-    } catch {
-      // The original error is the one worth reporting.
-    }
-    throw e;
-  }
+  writeAtomically(path, serializeDataset(ds));
 }
 
 function bad(message: string): never {

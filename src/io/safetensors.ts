@@ -8,7 +8,8 @@
  * the reference keeps metadata in a hash map, so with more than one metadata key its key order is
  * random; here metadata keys are written sorted by UTF-8 bytes.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeAtomically } from './atomic.js';
 import { endianness } from 'node:os';
 import { type DType, typedArrayFor } from '../engine/dtype.js';
 import { Tensor, fromTypedArray } from '../engine/tensor.js';
@@ -404,27 +405,4 @@ export function saveSafetensors(
   }
   const bytes = serializeSafetensors(raw, metadata);
   writeAtomically(path, bytes);
-}
-
-/** Writes `bytes` to `path` through a temporary file and a rename. */
-function writeAtomically(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  let fd: number | null = null;
-  try {
-    fd = openSync(tmp, 'w');
-    let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      if (fd !== null) closeSync(fd);
-      rmSync(tmp, { force: true });
-    } catch {
-      // The original error is the one worth reporting.
-    }
-    throw e;
-  }
 }

@@ -6,22 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { F, Tensor, cat, einsum, fromTypedArray, noGrad, scope, stack, tensor, where } from '../../src/index.js';
+import { mulberry32 } from '../../src/data/split.js';
 import { assertClose } from '../helpers.js';
 
 const EPS = 1e-6;
 const TOL = 1e-6;
 
 // ---- a seeded generator of its own, so the inputs do not depend on libtorch's ----
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 let uniform01 = mulberry32(1);
 function gauss(): number {
   const u = Math.max(uniform01(), 1e-300);
