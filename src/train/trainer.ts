@@ -222,7 +222,10 @@ export class Trainer {
         state.bestEpoch = epoch;
         state.badEpochs = 0;
         if (o.outDir) saveBest(o.outDir, this.model, epoch);
-        else best = new Map([...this.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]));
+        else {
+          for (const t of best?.values() ?? []) t.dispose();
+          best = new Map([...this.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]));
+        }
       } else {
         state.badEpochs++;
       }
