@@ -1,9 +1,8 @@
 import { checkInt, checkNumber, checkOneOf, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
-import { noGrad } from '../engine/grad_mode.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Linear, ReLU, Sequential } from '../nn/layers.js';
-import { FusionHead, type HeadOutputs } from './head.js';
+import { type HeadOutputs, SlicedLinearHead } from './head.js';
 
 /**
  * How the fused logits normalise the head's weight.
@@ -57,24 +56,14 @@ export interface AMWOptions {
  * logits W [h_1; ...; h_M] + b, not to the AMW fused logits. The per-modality normalised terms,
  * which do add up to the fused logits, come from {@link AMWHead.cosine}.
  */
-export class AMWHead extends FusionHead {
-  readonly fc: Linear;
+export class AMWHead extends SlicedLinearHead {
   readonly mlp: Sequential | null;
   readonly mode: AMWMode;
   /** The 'mmcosine' scale s; 1 in 'ada2i' mode, which has none. */
   readonly scale: number;
-  private readonly offsets: Record<string, [number, number]> = {};
 
-  constructor(
-    readonly modalities: string[],
-    dims: Record<string, number>,
-    numClasses: number,
-    o: AMWOptions = {},
-  ) {
-    super();
-    if (!Array.isArray(modalities) || modalities.length === 0 || !modalities.every((m) => typeof m === 'string' && m.length > 0))
-      throw invalid('modalities', 'a non-empty array of modality names', modalities);
-    if (new Set(modalities).size !== modalities.length) throw invalid('modalities', 'distinct modality names', modalities);
+  constructor(modalities: string[], dims: Record<string, number>, numClasses: number, o: AMWOptions = {}) {
+    super(modalities, dims, numClasses);
     if (o === null || typeof o !== 'object') throw invalid('options', 'an object', o);
     this.mode = checkOneOf('mode', o.mode ?? 'ada2i', AMW_MODES);
     if (this.mode === 'ada2i') {
@@ -85,13 +74,6 @@ export class AMWHead extends FusionHead {
       if (!(s > 0) || !Number.isFinite(s)) throw invalid('scale', 'a finite number > 0', s);
       this.scale = s;
     }
-    let off = 0;
-    for (const m of modalities) {
-      const d = checkInt(`dims.${m}`, dims[m], 1);
-      this.offsets[m] = [off, d];
-      off += d;
-    }
-    this.fc = this.registerModule('fc', new Linear(off, checkInt('numClasses', numClasses, 2)));
     const hidden = checkInt('mlpHidden', o.mlpHidden ?? 0, 0);
     this.mlp =
       hidden > 0
@@ -99,16 +81,9 @@ export class AMWHead extends FusionHead {
         : null;
   }
 
-  /** The columns of the head's weight that multiply modality m: W_m, (C, d_m). */
-  weightSlice(m: string): Tensor {
-    const o = this.offsets[m];
-    if (o === undefined) throw invalid('modality', `one of ${this.modalities.map((x) => `'${x}'`).join(', ')}`, m);
-    return this.fc.weight.narrow(1, o[0], o[1]);
-  }
-
   private feature(h: Record<string, Tensor>, m: string): Tensor {
     const x = h[m];
-    const d = this.offsets[m]![1];
+    const d = this.widthOf(m);
     if (x === undefined || x.ndim !== 2 || x.shape[1] !== d) throw invalid(`h.${m}`, `a tensor of shape (N, ${d})`, x?.shape ?? x);
     return x;
   }
@@ -138,22 +113,8 @@ export class AMWHead extends FusionHead {
   forward(h: Record<string, Tensor>): HeadOutputs {
     const terms = this.cosine(h);
     const fused = this.modalities.map((m) => terms[m]!).reduce((a, b) => a.add(b));
-    const bias = this.fc.bias!.div(this.modalities.length);
-    const unimodal: Record<string, Tensor> = {};
-    for (const m of this.modalities) unimodal[m] = F.linear(h[m]!, this.weightSlice(m), bias);
+    const unimodal = this.slicedUnimodal(h);
     if (this.mlp) return { fused: this.mlp.forward(fused), unimodal, auxLogits: { modal: fused } };
     return { fused, unimodal };
-  }
-
-  /**
-   * Per modality, the L2 norm of each class row of W_m (C values): the modality-wise weight norm
-   * per label that Ada2I's figure 5 follows during training.
-   */
-  override classWeightNorms(): Record<string, number[]> {
-    return noGrad(() => {
-      const out: Record<string, number[]> = {};
-      for (const m of this.modalities) out[m] = this.weightSlice(m).detach().norm(2, 1).toArray();
-      return out;
-    });
   }
 }

@@ -1,43 +1,15 @@
 import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
-import { noGrad } from '../engine/grad_mode.js';
 import { cat } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ModuleDict, ReLU, Sequential } from '../nn/layers.js';
 import { AMWHead, type AMWMode } from './amw.js';
-import { FusionHead, type HeadOutputs } from './head.js';
+import { FusionHead, type HeadOutputs, SlicedLinearHead } from './head.js';
 
-export { FusionHead, type HeadOutputs };
+export { FusionHead, type HeadOutputs, SlicedLinearHead };
 
-/**
- * Late fusion: logits = W [h_1; ...; h_M] + b. Unimodal logits slice the same head:
- * u_m = W_m h_m + b / |M| (the bias shared out evenly, as OGM-GE's and Ada2I's code do).
- */
-export class ConcatHead extends FusionHead {
-  readonly fc: Linear;
-  private readonly offsets: Record<string, [number, number]> = {};
-  constructor(
-    readonly modalities: string[],
-    dims: Record<string, number>,
-    numClasses: number,
-  ) {
-    super();
-    let off = 0;
-    for (const m of modalities) {
-      const d = checkInt(`dims.${m}`, dims[m], 1);
-      this.offsets[m] = [off, d];
-      off += d;
-    }
-    this.fc = this.registerModule('fc', new Linear(off, checkInt('numClasses', numClasses, 2)));
-  }
-  override classWeightNorms(): Record<string, number[]> {
-    return noGrad(() => Object.fromEntries(this.modalities.map((m) => [m, this.weightSlice(m).norm(2, 1).toArray()])));
-  }
-  /** The columns of the head's weight that multiply modality m. */
-  weightSlice(m: string): Tensor {
-    const [off, d] = this.offsets[m]!;
-    return this.fc.weight.narrow(1, off, d);
-  }
+/** Late fusion: logits = W [h_1; ...; h_M] + b; unimodal logits slice the same head. */
+export class ConcatHead extends SlicedLinearHead {
   forward(h: Record<string, Tensor>): HeadOutputs {
     const fused = this.fc.forward(
       cat(
@@ -45,10 +17,7 @@ export class ConcatHead extends FusionHead {
         1,
       ),
     );
-    const bias = this.fc.bias!.div(this.modalities.length);
-    const unimodal: Record<string, Tensor> = {};
-    for (const m of this.modalities) unimodal[m] = F.linear(h[m]!, this.weightSlice(m), bias);
-    return { fused, unimodal };
+    return { fused, unimodal: this.slicedUnimodal(h) };
   }
 }
 

@@ -1,4 +1,8 @@
+import { checkInt, invalid } from '../engine/errors.js';
+import * as F from '../engine/functional.js';
+import { noGrad } from '../engine/grad_mode.js';
 import type { Tensor } from '../engine/tensor.js';
+import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 
 export interface HeadOutputs {
@@ -25,5 +29,58 @@ export abstract class FusionHead extends Module {
    */
   classWeightNorms(): Record<string, number[]> | null {
     return null;
+  }
+}
+
+/**
+ * A head whose weight W (C x sum d_m, registered as `fc`) multiplies the concatenated features,
+ * so each modality owns a block of columns W_m. Unimodal logits slice it: u_m = W_m h_m + b / |M|
+ * (the bias shared out evenly, as OGM-GE's and Ada2I's code do).
+ */
+export abstract class SlicedLinearHead extends FusionHead {
+  readonly fc: Linear;
+  private readonly offsets: Record<string, [number, number]> = {};
+
+  constructor(
+    readonly modalities: string[],
+    dims: Record<string, number>,
+    numClasses: number,
+  ) {
+    super();
+    if (!Array.isArray(modalities) || modalities.length === 0 || !modalities.every((m) => typeof m === 'string' && m.length > 0))
+      throw invalid('modalities', 'a non-empty array of modality names', modalities);
+    if (new Set(modalities).size !== modalities.length) throw invalid('modalities', 'distinct modality names', modalities);
+    let off = 0;
+    for (const m of modalities) {
+      const d = checkInt(`dims.${m}`, dims[m], 1);
+      this.offsets[m] = [off, d];
+      off += d;
+    }
+    this.fc = this.registerModule('fc', new Linear(off, checkInt('numClasses', numClasses, 2)));
+  }
+
+  /** The feature width d_m of modality m. */
+  protected widthOf(m: string): number {
+    return this.offsets[m]![1];
+  }
+
+  /** The columns of the head's weight that multiply modality m: W_m, (C, d_m). */
+  weightSlice(m: string): Tensor {
+    const o = this.offsets[m];
+    if (o === undefined) throw invalid('modality', `one of ${this.modalities.map((x) => `'${x}'`).join(', ')}`, m);
+    return this.fc.weight.narrow(1, o[0], o[1]);
+  }
+
+  /** u_m = W_m h_m + b / |M| for every modality. */
+  protected slicedUnimodal(h: Record<string, Tensor>): Record<string, Tensor> {
+    const bias = this.fc.bias!.div(this.modalities.length);
+    const out: Record<string, Tensor> = {};
+    for (const m of this.modalities) out[m] = F.linear(h[m]!, this.weightSlice(m), bias);
+    return out;
+  }
+
+  /** Per modality, the L2 norm of each class row of W_m: the modality-wise weight norm per label. */
+  override classWeightNorms(): Record<string, number[]> {
+    return noGrad(() => Object.fromEntries(this.modalities.map((m) => [m, this.weightSlice(m).norm(2, 1).toArray()])));
   }
 }
