@@ -67,6 +67,19 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!training || p === 0) return x;
   return new Tensor(native.dropout(x.h, p, true));
 }
+function conv(
+  nd: 1 | 2,
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null | undefined,
+  stride: IntOrPair,
+  padding: IntOrPair,
+  dilation: IntOrPair,
+  groups: number,
+): Tensor {
+  const args = [tuple('stride', stride, nd), tuple('padding', padding, nd), tuple('dilation', dilation, nd), checkInt('groups', groups, 1)];
+  return new Tensor((nd === 1 ? native.conv1d : native.conv2d)(x.h, weight.h, bias?.h ?? null, ...args));
+}
 export function conv1d(
   x: Tensor,
   weight: Tensor,
@@ -76,17 +89,7 @@ export function conv1d(
   dilation: IntOrPair = 1,
   groups = 1,
 ): Tensor {
-  return new Tensor(
-    native.conv1d(
-      x.h,
-      weight.h,
-      bias?.h ?? null,
-      tuple('stride', stride, 1),
-      tuple('padding', padding, 1),
-      tuple('dilation', dilation, 1),
-      checkInt('groups', groups, 1),
-    ),
-  );
+  return conv(1, x, weight, bias, stride, padding, dilation, groups);
 }
 export function conv2d(
   x: Tensor,
@@ -97,17 +100,7 @@ export function conv2d(
   dilation: IntOrPair = 1,
   groups = 1,
 ): Tensor {
-  return new Tensor(
-    native.conv2d(
-      x.h,
-      weight.h,
-      bias?.h ?? null,
-      tuple('stride', stride, 2),
-      tuple('padding', padding, 2),
-      tuple('dilation', dilation, 2),
-      checkInt('groups', groups, 1),
-    ),
-  );
+  return conv(2, x, weight, bias, stride, padding, dilation, groups);
 }
 function pool(
   op: string,
