@@ -5,12 +5,16 @@ namespace mmb {
 void RegisterCore(Napi::Env env, Napi::Object exports);
 void RegisterMath(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
+void RegisterRandom(Napi::Env env, Napi::Object exports);
+void RegisterAdam(Napi::Env env, Napi::Object exports);
 }  // namespace mmb
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmb::RegisterCore(env, exports);
   mmb::RegisterMath(env, exports);
   mmb::RegisterNN(env, exports);
+  mmb::RegisterRandom(env, exports);
+  mmb::RegisterAdam(env, exports);
   return exports;
 }
 

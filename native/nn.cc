@@ -20,7 +20,6 @@ MMB_TENSOR_FN(layerNorm, at::layer_norm(T(info, 0), IL(info, 1), OT(info, 2), OT
 MMB_TENSOR_FN(batchNorm, at::batch_norm(T(info, 0), OT(info, 1), OT(info, 2), OT(info, 3), OT(info, 4),
                                         B(info, 5), D(info, 6), D(info, 7), true))
 MMB_TENSOR_FN(groupNorm, at::group_norm(T(info, 0), I(info, 1), OT(info, 2), OT(info, 3), D(info, 4), true))
-MMB_TENSOR_FN(dropout, at::dropout(T(info, 0), D(info, 1), B(info, 2)))
 MMB_TENSOR_FN(cosineSimilarity, at::cosine_similarity(T(info, 0), T(info, 1), I(info, 2), D(info, 3)))
 MMB_TENSOR_FN(oneHot, at::one_hot(T(info, 0), I(info, 1)))
 MMB_TENSOR_FN(embedding, at::embedding(T(info, 0), T(info, 1), I(info, 2)))
@@ -103,7 +102,7 @@ namespace mmb {
 void RegisterNN(Napi::Env env, Napi::Object exports) {
   MMB_EXPORT(matmul); MMB_EXPORT(mm); MMB_EXPORT(bmm); MMB_EXPORT(outer); MMB_EXPORT(einsum);
   MMB_EXPORT(linear); MMB_EXPORT(baddbmm); MMB_EXPORT(softmax); MMB_EXPORT(logSoftmax);
-  MMB_EXPORT(layerNorm); MMB_EXPORT(batchNorm); MMB_EXPORT(groupNorm); MMB_EXPORT(dropout);
+  MMB_EXPORT(layerNorm); MMB_EXPORT(batchNorm); MMB_EXPORT(groupNorm);
   MMB_EXPORT(cosineSimilarity); MMB_EXPORT(oneHot); MMB_EXPORT(embedding); MMB_EXPORT(conv1d);
   MMB_EXPORT(conv2d); MMB_EXPORT(maxPool1d); MMB_EXPORT(maxPool2d); MMB_EXPORT(avgPool1d);
   MMB_EXPORT(avgPool2d); MMB_EXPORT(adaptiveAvgPool1d); MMB_EXPORT(adaptiveAvgPool2d);

@@ -3,7 +3,7 @@ import { noGrad } from '../engine/grad_mode.js';
 import { stack } from '../engine/ops.js';
 import type { ParamGroup } from '../engine/optim/optimizer.js';
 import { scope } from '../engine/scope.js';
-import { type Tensor, randnLike } from '../engine/tensor.js';
+import type { Tensor } from '../engine/tensor.js';
 import { disparityRatios } from '../metrics/functional/unimodal_scores.js';
 import { BalancingStrategy, type EpochContext, type StepContext } from './strategy.js';
 
@@ -232,7 +232,7 @@ export class DisparityModulation extends BalancingStrategy {
             // The std of the original gradient must be taken before the in-place scaling.
             const sigma = o.noise && o.noiseStd === 'original' ? noiseSigma(g) : null;
             if (scaleGrad) g.mul_(k);
-            if (o.noise) g.add_(randnLike(g).mul_(sigma ?? noiseSigma(g)));
+            if (o.noise) g.addGaussianNoise_(sigma ?? noiseSigma(g));
           }
         }),
       );

@@ -439,6 +439,21 @@ export class Tensor implements Owned {
     native.uniform_(this.h, checkNumber('from', from), checkNumber('to', to));
     return this;
   }
+  /**
+   * this += sigma * N(0, 1), elementwise and in place (gradient noise). On CPU the draws come from
+   * the addon's parallel counter-based generator (seeded from manualSeed's generator); sigma may be
+   * a 0-d tensor so the std of a gradient need not be read back first.
+   */
+  addGaussianNoise_(sigma: Tensor | number): this {
+    if (!isFloating(this.dtype)) throw invalid('addGaussianNoise_: tensor', 'a floating-point tensor', this.dtype);
+    const s = typeof sigma === 'number' ? scalarTensor(checkNumber('sigma', sigma, 0), { dtype: 'float64' }) : sigma;
+    try {
+      native.addGaussianNoise_(this.h, s.h);
+    } finally {
+      if (s !== sigma) s.dispose();
+    }
+    return this;
+  }
   addcmul_(t1: Tensor, t2: Tensor, value = 1): this {
     native.addcmul_(this.h, t1.h, t2.h, value);
     return this;

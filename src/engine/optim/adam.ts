@@ -9,12 +9,19 @@ export interface AdamOptions {
   eps: number;
   weightDecay: number;
   amsgrad: boolean;
+  /**
+   * One native pass per parameter (read param, grad and both moments; write them back) instead of
+   * ~25 multi-tensor passes. Used where every parameter is a float32/float64 CPU tensor; the
+   * multi-tensor form runs otherwise, or everywhere with `fused: false`. Same arithmetic either way.
+   */
+  fused: boolean;
 }
 
 function checkAdam(o: AdamOptions): AdamOptions {
   checkNumber('lr', o.lr, 0);
   checkNumber('eps', o.eps, 0);
   checkNumber('weightDecay', o.weightDecay, 0);
+  if (typeof o.fused !== 'boolean') throw invalid('fused', 'a boolean', o.fused);
   if (!Array.isArray(o.betas) || o.betas.length !== 2 || !o.betas.every((b) => b >= 0 && b < 1))
     throw invalid('betas', 'two numbers in [0, 1)', o.betas);
   return o;
@@ -28,7 +35,7 @@ export class Adam extends Optimizer<AdamOptions> {
   protected decoupled = false;
 
   constructor(params: ParamsArg<AdamOptions>, o: Partial<AdamOptions> = {}) {
-    super(params, checkAdam({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, ...o }));
+    super(params, checkAdam({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, fused: true, ...o }));
   }
 
   protected update(g: ParamGroup<AdamOptions>, params: Tensor[], gradsIn: Handle[]): void {
@@ -39,6 +46,11 @@ export class Adam extends Optimizer<AdamOptions> {
     const m = states.map((s) => s.buffers.exp_avg!.h);
     const v = states.map((s) => s.buffers.exp_avg_sq!.h);
     for (const s of states) s.step += 1;
+    if (g.fused && params.every((p) => p.device === 'cpu' && (p.dtype === 'float32' || p.dtype === 'float64'))) {
+      const vmax = g.amsgrad ? states.map((s) => s.buffers.max_exp_avg_sq!.h) : [];
+      native.adamStep_(ps, gradsIn, m, v, vmax, states.map((s) => s.step), g.lr, beta1, beta2, g.eps, g.weightDecay, this.decoupled);
+      return;
+    }
     let grads = gradsIn;
     if (g.weightDecay !== 0) {
       if (this.decoupled) {
