@@ -4,16 +4,15 @@
 // 1.13's CPU bernoulli_/normal_ are serial loops over a Mersenne Twister (measured here: ~18 ns
 // per element for dropout, ~7 ns for randn), and a training step of the Ada2I preset draws ~60M
 // of them, so on CPU they cost as much as the matmuls they sit between. These kernels use a
-// counter-based generator instead: element i's bits are SplitMix64 of (seed, i), so the work is
-// split across libtorch's own threads (TensorIterator::for_each; a parallel_for compiled here
-// would need this addon built with OpenMP) and the result does not depend on how many threads
-// ran it. The seed of each call is one draw from libtorch's default CPU generator, so
-// manual_seed still fixes every mask and every noise tensor. Other devices and dtypes, and the
-// edge cases p = 0 and p = 1, go to libtorch.
+// counter-based generator instead: element i's bits are a hash of (seed, i), so the loops
+// vectorise, the work is split across libtorch's own threads (TensorIterator::for_each; a
+// parallel_for compiled here would need this addon built with OpenMP), and the result does not
+// depend on how many threads ran it. The seed of each call is one draw from libtorch's default
+// CPU generator, so manual_seed still fixes every mask and every noise tensor. Other devices and
+// dtypes, tensors of 2^32 elements or more, and the edge cases p = 0 and p = 1 go to libtorch.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/TensorIterator.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <mutex>
@@ -24,14 +23,7 @@ using namespace mmb;
 
 namespace {
 
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
 constexpr int64_t kGrain = 1 << 14;
-
-inline uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 // One draw from libtorch's default generator: the per-call seed.
 uint64_t NextSeed() {
@@ -40,85 +32,106 @@ uint64_t NextSeed() {
   return gen.get<at::CPUGeneratorImpl>()->random64();
 }
 
-// The stream of one element's rare extra draws: SplitMix64 outputs at counters base+1, base+2, ...
-struct Stream {
-  uint64_t seed, ctr;
-  uint64_t Next() { return Mix(seed + (++ctr) * kGolden); }
-  // Uniform on (0, 1), never 0 (it goes into log).
-  double Open01() { return (static_cast<double>(Next() >> 11) + 0.5) * 0x1.0p-53; }
-};
-
-// Marsaglia & Tsang's ziggurat for N(0, 1) with 128 layers, fed 32 random bits per attempt: a
-// 7-bit layer index and, from the other 25 bits, a signed 24-bit magnitude (plenty for float
-// noise, and the layer and the magnitude do not share bits as they do in the original). Most
-// samples end at the first comparison; the rest finish in Slow() with draws from their own stream.
-struct Ziggurat {
-  static constexpr double kR = 3.442619855899;
-  static constexpr double kM = 16777216.0;  // 2^24: magnitudes are in [-2^24, 2^24)
-  uint32_t kn[128];
-  double wn[128], fn[128];
-  float wnf[128];
-  Ziggurat() {
-    const double vn = 9.91256303526217e-3;
-    double dn = kR, tn = dn;
-    const double q = vn / std::exp(-0.5 * dn * dn);
-    kn[0] = static_cast<uint32_t>((dn / q) * kM);
-    kn[1] = 0;
-    wn[0] = q / kM;
-    wn[127] = dn / kM;
-    fn[0] = 1.0;
-    fn[127] = std::exp(-0.5 * dn * dn);
-    for (int i = 126; i >= 1; i--) {
-      dn = std::sqrt(-2.0 * std::log(vn / dn + std::exp(-0.5 * dn * dn)));
-      kn[i + 1] = static_cast<uint32_t>((dn / tn) * kM);
-      tn = dn;
-      fn[i] = std::exp(-0.5 * dn * dn);
-      wn[i] = dn / kM;
-    }
-    for (int i = 0; i < 128; i++) wnf[i] = static_cast<float>(wn[i]);
-  }
-  const float* Widths(float) const { return wnf; }
-  const double* Widths(double) const { return wn; }
-  // One attempt from 32 bits; true with *x set when it lands in a layer's inner rectangle.
-  bool Fast(uint32_t bits, int32_t* hz, uint32_t* iz, double* x) const {
-    *iz = bits & 127u;
-    *hz = static_cast<int32_t>(bits) >> 7;
-    const uint32_t mag = static_cast<uint32_t>(*hz < 0 ? -*hz : *hz);
-    *x = *hz * wn[*iz];
-    return mag < kn[*iz];
-  }
-  // Finishes an attempt that missed the inner rectangle, then retries until one is accepted.
-  double Slow(int32_t hz, uint32_t iz, double x, Stream& s) const {
-    for (;;) {
-      if (iz == 0) {  // the tail beyond kR
-        double t, y;
-        do {
-          t = -std::log(s.Open01()) / kR;
-          y = -std::log(s.Open01());
-        } while (y + y < t * t);
-        return hz > 0 ? kR + t : -kR - t;
-      }
-      if (fn[iz] + s.Open01() * (fn[iz - 1] - fn[iz]) < std::exp(-0.5 * x * x)) return x;
-      if (Fast(static_cast<uint32_t>(s.Next() >> 32), &hz, &iz, &x)) return x;
-    }
-  }
-};
-
-const Ziggurat& Zig() {
-  static const Ziggurat z;
-  return z;
+// A 32-bit integer hash with good avalanche (Wellons' "lowbias32"); applied twice with the two
+// halves of the seed it is the generator: bits(i) = H(H(i ^ s0) + s1). 32-bit so it vectorises.
+inline uint32_t Hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
 }
 
-// 32 random bits of element i: one SplitMix64 output serves two neighbouring elements.
-inline uint32_t Bits32(uint64_t seed, uint64_t i) {
-  const uint64_t r = Mix(seed + ((i >> 1) + 1) * kGolden);
-  return static_cast<uint32_t>(r >> ((i & 1) << 5));
+struct Seed {
+  uint32_t a, b;
+  explicit Seed(uint64_t s) : a(static_cast<uint32_t>(s)), b(static_cast<uint32_t>(s >> 32)) {}
+};
+
+inline float AsFloat(uint32_t u) { return __builtin_bit_cast(float, u); }
+inline uint32_t AsUint(float f) { return __builtin_bit_cast(uint32_t, f); }
+
+// ln(u) for u in (0, 1], to ~1e-7: exponent and mantissa in [sqrt(1/2), sqrt(2)), then the atanh
+// series of the mantissa. Branch-free so the caller's loop vectorises.
+inline float LogUnit(float u) {
+  const uint32_t bits = AsUint(u);
+  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
+  float m = AsFloat((bits & 0x7fffffu) | 0x3f800000u);
+  const int32_t big = m > 1.41421356f;
+  m = m * (1.0f - 0.5f * static_cast<float>(big));
+  e = e + big;
+  const float f = m - 1.0f;
+  const float s = f / (2.0f + f);
+  const float s2 = s * s;
+  const float poly = 2.0f + s2 * (0.666666667f + s2 * (0.4f + s2 * (0.285714286f + s2 * 0.222222222f)));
+  return static_cast<float>(e) * 0.693147181f + s * poly;
 }
 
-// Calls f(pointer, index) for every element of the contiguous tensor t, on libtorch's threads;
-// index is the element's position in t, which keys its random bits.
+// cos and sin of 2 pi u for u in [0, 1), to ~2e-7: Taylor series on [-pi/4, pi/4) about the
+// centre of u's quadrant, then a rotation by that centre. Branch-free.
+inline void SinCos2Pi(float u, float* c, float* sn) {
+  const float t = u * 4.0f;
+  const int32_t q = static_cast<int32_t>(t);
+  const float th = (t - static_cast<float>(q) - 0.5f) * 1.57079633f;
+  const float t2 = th * th;
+  const float st = th * (1.0f + t2 * (-0.166666667f + t2 * (0.00833333333f + t2 * (-0.000198412698f + t2 * 2.75573192e-6f))));
+  const float ct = 1.0f + t2 * (-0.5f + t2 * (0.0416666667f + t2 * (-0.00138888889f + t2 * 2.48015873e-5f)));
+  // The centre (q + 1/2) pi/2 has cos = +-1/sqrt2 (+ for q = 0, 3) and sin = +-1/sqrt2 (+ for q = 0, 1).
+  const float cb = 0.707106781f * static_cast<float>(1 - 2 * (((q + 1) >> 1) & 1));
+  const float sb = 0.707106781f * static_cast<float>(1 - 2 * ((q >> 1) & 1));
+  *c = cb * ct - sb * st;
+  *sn = sb * ct + cb * st;
+}
+
+// The loops below are built for AVX2 and for the baseline; the CPU picks at load time.
+
+// mask[i] = scale where 24 random bits >= threshold, else 0. P(keep) = 1 - threshold / 2^24.
+#define MMB_MASK_BLOCK(T)                                                                                 \
+  __attribute__((target_clones("avx2", "default"))) void MaskBlock(T* __restrict out, uint32_t first,     \
+                                                                    int64_t n, Seed s, int32_t threshold, \
+                                                                    T scale) {                            \
+    for (int64_t k = 0; k < n; k++) {                                                                     \
+      const uint32_t i = first + static_cast<uint32_t>(k);                                                \
+      const int32_t u = static_cast<int32_t>(Hash32(Hash32(i ^ s.a) + s.b) >> 8);                         \
+      out[k] = u >= threshold ? scale : T(0);                                                             \
+    }                                                                                                     \
+  }
+MMB_MASK_BLOCK(float)
+MMB_MASK_BLOCK(double)
+#undef MMB_MASK_BLOCK
+
+// Box-Muller over element pairs (2j, 2j+1) of a contiguous run starting at an even element:
+// p[2j] += sigma r cos(2 pi u2), p[2j+1] += sigma r sin(2 pi u2), r = sqrt(-2 ln u1), with u1 in
+// (0, 1] and u2 in [0, 1) from 24 bits each (so |noise| <= 5.8 sigma; P(|N(0,1)| > 5.8) ~ 7e-9).
+inline void BoxMuller(uint32_t pair, Seed s, float* z0, float* z1) {
+  const uint32_t a = Hash32(Hash32(pair ^ s.a) + s.b);
+  const uint32_t b = Hash32(Hash32(pair ^ s.b) + s.a);
+  const float u1 = static_cast<float>((a >> 8) + 1) * 0x1p-24f;
+  const float u2 = static_cast<float>(b >> 8) * 0x1p-24f;
+  const float r = std::sqrt(-2.0f * LogUnit(u1));
+  float c, sn;
+  SinCos2Pi(u2, &c, &sn);
+  *z0 = r * c;
+  *z1 = r * sn;
+}
+#define MMB_NOISE_PAIRS(T)                                                                              \
+  __attribute__((target_clones("avx2", "default"))) void NoisePairs(T* __restrict p, uint32_t firstPair, \
+                                                                     int64_t npairs, Seed s, T sigma) { \
+    for (int64_t j = 0; j < npairs; j++) {                                                              \
+      float z0, z1;                                                                                     \
+      BoxMuller(firstPair + static_cast<uint32_t>(j), s, &z0, &z1);                                     \
+      p[2 * j] += sigma * static_cast<T>(z0);                                                           \
+      p[2 * j + 1] += sigma * static_cast<T>(z1);                                                       \
+    }                                                                                                   \
+  }
+MMB_NOISE_PAIRS(float)
+MMB_NOISE_PAIRS(double)
+#undef MMB_NOISE_PAIRS
+
+// Calls f(chunk pointer, index of its first element, length) over the contiguous tensor t's
+// elements, in chunks on libtorch's threads.
 template <typename scalar_t, typename F>
-void ForEachIndexed(at::Tensor& t, const F& f) {
+void ForEachChunk(at::Tensor& t, const F& f) {
   scalar_t* base = t.data_ptr<scalar_t>();
   auto iter = at::TensorIteratorConfig()
                   .set_check_mem_overlap(false)
@@ -129,41 +142,17 @@ void ForEachIndexed(at::Tensor& t, const F& f) {
   iter.for_each(
       [&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
         for (int64_t j = 0; j < n1; j++) {
-          char* row = data[0] + j * strides[1];
-          for (int64_t k = 0; k < n0; k++) {
-            scalar_t* p = reinterpret_cast<scalar_t*>(row + k * strides[0]);
-            f(p, static_cast<uint64_t>(p - base));
-          }
+          scalar_t* p = reinterpret_cast<scalar_t*>(data[0] + j * strides[1]);
+          TORCH_CHECK(strides[0] == static_cast<int64_t>(sizeof(scalar_t)), "random kernels need contiguous chunks");
+          f(p, static_cast<uint32_t>(p - base), n0);
         }
       },
       kGrain);
 }
 
-constexpr int64_t kBlock = 2048;
-
-// The ziggurat's first attempt for a block of contiguous elements, in a form the compiler
-// vectorises (built for AVX2 and for the baseline; the CPU picks at load time): p += s * x where
-// the attempt lands in its layer's inner rectangle, else rejected[i] = 1 and p is left alone.
-#define MMB_NOISE_BLOCK(T)                                                                              \
-  __attribute__((target_clones("avx2", "default"))) void NoiseBlock(                                    \
-      T* __restrict p, uint64_t first, int64_t n, uint64_t seed, T s, const uint32_t* __restrict kn,    \
-      const T* __restrict wn, uint8_t* __restrict rejected) {                                           \
-    for (int64_t i = 0; i < n; i++) {                                                                   \
-      const uint32_t bits = Bits32(seed, first + static_cast<uint64_t>(i));                             \
-      const uint32_t iz = bits & 127u;                                                                  \
-      const int32_t hz = static_cast<int32_t>(bits) >> 7;                                               \
-      const uint32_t mag = static_cast<uint32_t>(hz < 0 ? -hz : hz);                                    \
-      const bool ok = mag < kn[iz];                                                                     \
-      p[i] += ok ? s * (static_cast<T>(hz) * wn[iz]) : T(0);                                            \
-      rejected[i] = !ok;                                                                                \
-    }                                                                                                   \
-  }
-MMB_NOISE_BLOCK(float)
-MMB_NOISE_BLOCK(double)
-#undef MMB_NOISE_BLOCK
-
 bool FastPath(const at::Tensor& t) {
-  return t.device().is_cpu() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble);
+  return t.device().is_cpu() && (t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble) &&
+         t.numel() < (int64_t{1} << 32);
 }
 
 // x * mask, mask = 1/(1-p) where a uniform draw >= p, else 0; autograd records the multiply,
@@ -171,18 +160,11 @@ bool FastPath(const at::Tensor& t) {
 at::Tensor Dropout(const at::Tensor& x, double p, bool train) {
   if (!train || p <= 0.0 || p >= 1.0 || !FastPath(x)) return at::dropout(x, p, train);
   auto mask = at::empty(x.sizes(), x.options().requires_grad(false).memory_format(at::MemoryFormat::Contiguous));
-  const uint64_t seed = NextSeed();
+  const Seed seed(NextSeed());
+  const auto threshold = static_cast<int32_t>(std::ceil(p * 16777216.0));
   AT_DISPATCH_FLOATING_TYPES(mask.scalar_type(), "mmb_dropout", [&] {
-    const scalar_t scale = static_cast<scalar_t>(1.0 / (1.0 - p));
-    // 24 random bits per element: P(keep) = 1 - ceil(p * 2^24) / 2^24. Branch-free: a kept or
-    // dropped element is a coin flip the branch predictor cannot learn (measured: 4x slower).
-    const int64_t threshold = static_cast<int64_t>(std::ceil(p * 16777216.0));
-    ForEachIndexed<scalar_t>(mask, [&](scalar_t* out, uint64_t i) {
-      const int64_t u = static_cast<int64_t>(Bits32(seed, i) >> 8);
-      // 1 when u >= threshold, by arithmetic (a comparison compiles to a branch here).
-      const uint64_t keep = static_cast<uint64_t>(threshold - 1 - u) >> 63;
-      *out = scale * static_cast<scalar_t>(keep);
-    });
+    const auto scale = static_cast<scalar_t>(1.0 / (1.0 - p));
+    ForEachChunk<scalar_t>(mask, [&](scalar_t* out, uint32_t first, int64_t n) { MaskBlock(out, first, n, seed, threshold, scale); });
   });
   return x * mask;
 }
@@ -196,41 +178,26 @@ void AddGaussianNoise(at::Tensor& t, const at::Tensor& sigma) {
   TORCH_CHECK(!(t.requires_grad() && at::GradMode::is_enabled()),
               "addGaussianNoise_: the tensor requires grad; call it on gradients or inside noGrad()");
   const double s = sigma.item<double>();
-  const uint64_t seed = NextSeed();
-  const Ziggurat& z = Zig();
+  const Seed seed(NextSeed());
   AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "mmb_add_gaussian_noise", [&] {
-    scalar_t* base = t.data_ptr<scalar_t>();
-    const scalar_t sc = static_cast<scalar_t>(s);
-    auto iter = at::TensorIteratorConfig()
-                    .set_check_mem_overlap(false)
-                    .check_all_same_dtype(false)
-                    .resize_outputs(false)
-                    .add_output(t)
-                    .build();
-    iter.for_each(
-        [&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
-          TORCH_CHECK(n1 == 1 && strides[0] == static_cast<int64_t>(sizeof(scalar_t)), "addGaussianNoise_: non-contiguous chunk");
-          scalar_t* p = reinterpret_cast<scalar_t*>(data[0]);
-          const uint64_t first = static_cast<uint64_t>(p - base);
-          uint8_t rejected[kBlock];
-          for (int64_t b = 0; b < n0; b += kBlock) {
-            const int64_t len = std::min<int64_t>(kBlock, n0 - b);
-            NoiseBlock(p + b, first + b, len, seed, sc, z.kn, z.Widths(scalar_t()), rejected);
-            // ~1.2% of elements missed their layer's inner rectangle: finish them one by one,
-            // with extra draws from their own stream, far from the counters the block used.
-            for (int64_t i = 0; i < len; i++) {
-              if (!rejected[i]) continue;
-              const uint64_t idx = first + b + i;
-              int32_t hz;
-              uint32_t iz;
-              double x;
-              z.Fast(Bits32(seed, idx), &hz, &iz, &x);
-              Stream st{seed ^ 0xD1B54A32D192ED03ULL, idx << 8};
-              p[b + i] += static_cast<scalar_t>(s * z.Slow(hz, iz, x, st));
-            }
-          }
-        },
-        kGrain);
+    const auto sc = static_cast<scalar_t>(s);
+    ForEachChunk<scalar_t>(t, [&](scalar_t* p, uint32_t first, int64_t n) {
+      // Element i takes one half of pair i/2; a chunk may start or end in the middle of a pair.
+      int64_t k = 0;
+      float z0, z1;
+      if (first & 1u) {
+        BoxMuller(first >> 1, seed, &z0, &z1);
+        p[0] += sc * static_cast<scalar_t>(z1);
+        k = 1;
+      }
+      const int64_t pairs = (n - k) / 2;
+      NoisePairs(p + k, (first + static_cast<uint32_t>(k)) >> 1, pairs, seed, sc);
+      k += 2 * pairs;
+      if (k < n) {
+        BoxMuller((first + static_cast<uint32_t>(k)) >> 1, seed, &z0, &z1);
+        p[k] += sc * static_cast<scalar_t>(z0);
+      }
+    });
   });
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromTypedArray, optim, type Tensor, tensor, zeros } from '../../src/index.js';
+import { fromTypedArray, manualSeed, optim, randn, type Tensor, tensor, zeros } from '../../src/index.js';
 import { assertClose, readJsonFixture } from '../helpers.js';
 
 interface Fixture {
@@ -50,10 +50,21 @@ function run(make: Make, steps: number, onStep?: (opt: optim.Optimizer<{ lr: num
   return { traj, opt, w, b };
 }
 
-for (const [name, make] of Object.entries(makers)) {
+// The multi-tensor (foreach) forms of Adam and AdamW must follow the same fixtures as the fused one.
+const foreachMakers: Record<string, Make> = {
+  adam: (p) => new optim.Adam(p, { lr: 0.01, fused: false }),
+  adam_wd_amsgrad: (p) => new optim.Adam(p, { lr: 0.01, betas: [0.8, 0.99], eps: 1e-6, weightDecay: 0.1, amsgrad: true, fused: false }),
+  adamw: (p) => new optim.AdamW(p, { lr: 0.01, weightDecay: 0.1, fused: false }),
+};
+const cases: [string, string, Make][] = [
+  ...Object.entries(makers).map(([n, m]): [string, string, Make] => [n, n, m]),
+  ...Object.entries(foreachMakers).map(([n, m]): [string, string, Make] => [`${n} (foreach)`, n, m]),
+];
+
+for (const [name, fixture, make] of cases) {
   test(`${name}: the parameter trajectory equals torch.optim's (two groups, an lr change)`, () => {
     const { traj } = run(make, fx.steps);
-    const want = fx.cases[name]!;
+    const want = fx.cases[fixture]!;
     traj.forEach((got, i) => {
       assertClose(got.w, want[i]!.w, 1e-12, 1e-10, `${name} step ${i + 1} w`);
       assertClose(got.b, want[i]!.b, 1e-12, 1e-10, `${name} step ${i + 1} b`);
@@ -139,3 +150,36 @@ for (const [name, make] of Object.entries(schedMakers)) {
     assertClose(got, fx.schedules[name]!, 1e-12, 1e-9, `${name} lr`);
   });
 }
+
+test('fused and foreach Adam agree in float32 on contiguous and strided parameters', () => {
+  const shapes: { make: () => Tensor }[] = [
+    { make: () => randn([1000]) },
+    // A transposed leaf: the fused kernel's strided path.
+    { make: () => randn([30, 40]).T },
+  ];
+  const variants: Partial<optim.AdamOptions>[] = [{}, { weightDecay: 0.05, amsgrad: true }];
+  for (const { make } of shapes) {
+    for (const v of variants) {
+      for (const decoupled of [false, true]) {
+        manualSeed(3);
+        const init = make();
+        const grads = Array.from({ length: 5 }, () => randn(init.shape));
+        const traj = [true, false].map((fused) => {
+          const p = init.clone().requiresGrad_();
+          assert.equal(p.isContiguous(), init.isContiguous(), 'clone keeps the layout');
+          const o = decoupled ? new optim.AdamW([p], { lr: 0.01, ...v, fused }) : new optim.Adam([p], { lr: 0.01, ...v, fused });
+          for (const g of grads) {
+            p.grad = g;
+            o.step();
+          }
+          return p.toArray() as number[];
+        });
+        assertClose(traj[0]!, traj[1]!, 1e-6, 1e-6, `shape ${init.shape.join('x')} ${JSON.stringify(v)} decoupled ${decoupled}`);
+      }
+    }
+  }
+});
+
+test('Adam refuses a non-boolean fused option', () => {
+  assert.throws(() => new optim.Adam([zeros([2]).requiresGrad_()], { fused: 'yes' as unknown as boolean }), /fused/);
+});

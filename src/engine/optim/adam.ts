@@ -48,7 +48,20 @@ export class Adam extends Optimizer<AdamOptions> {
     for (const s of states) s.step += 1;
     if (g.fused && params.every((p) => p.device === 'cpu' && (p.dtype === 'float32' || p.dtype === 'float64'))) {
       const vmax = g.amsgrad ? states.map((s) => s.buffers.max_exp_avg_sq!.h) : [];
-      native.adamStep_(ps, gradsIn, m, v, vmax, states.map((s) => s.step), g.lr, beta1, beta2, g.eps, g.weightDecay, this.decoupled);
+      native.adamStep_(
+        ps,
+        gradsIn,
+        m,
+        v,
+        vmax,
+        states.map((s) => s.step),
+        g.lr,
+        beta1,
+        beta2,
+        g.eps,
+        g.weightDecay,
+        this.decoupled,
+      );
       return;
     }
     let grads = gradsIn;
