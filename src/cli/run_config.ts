@@ -63,6 +63,8 @@ function ada2i(
     afwRank: d.rank,
     afwBeta: d.beta,
     afwDropout: 0.5,
+    // The authors' modality string is "atv": their contraction multiplies in that order.
+    afwOrder: ['audio', 'text', 'visual'],
   };
   c.train = {
     ...c.train,

@@ -33,8 +33,8 @@
  *   parity, the output) toward the prediction, as in the code.
  * - The loss is computed in eval mode too (the code computes it only when training); callers
  *   ignore it there.
- * - The contraction order follows `modalities` (matrix products do not commute). The authors'
- *   runs use the order a, t, v.
+ * - The contraction order is `order` (default: `modalities`); matrix products do not commute. The
+ *   authors' runs use a, t, v, which the Ada2I presets set.
  * - A dialogue with no real utterance gets A_m = 0 and adds nothing to the loss (no NaN).
  * - Outputs at padded positions are computed like any other (not zeroed); consumers drop them.
  */
@@ -58,6 +58,11 @@ export interface AFWOptions {
    * the layer's output, the loss averages every position). Default false (the paper, masked).
    */
   parity?: boolean;
+  /**
+   * The order in which the other modalities' pooled matrices multiply in the contraction (matrix
+   * products do not commute): a permutation of the modalities. Default: the modalities' order.
+   */
+  order?: string[];
 }
 
 /** The authors' run-script settings (AFW part). */
@@ -87,7 +92,18 @@ function checkModalities(modalities: unknown, dims: unknown): { modalities: stri
   return { modalities: [...(modalities as string[])], dims: out };
 }
 
-function resolveOptions(o: AFWOptions): Required<AFWOptions> {
+function resolveOrder(order: unknown, modalities: string[]): string[] {
+  if (order === undefined) return [...modalities];
+  const ok =
+    Array.isArray(order) &&
+    order.length === modalities.length &&
+    new Set(order).size === order.length &&
+    order.every((m) => typeof m === 'string' && modalities.includes(m));
+  if (!ok) throw invalid('order', `a permutation of the modalities (${modalities.join(', ')})`, order);
+  return [...(order as string[])];
+}
+
+function resolveOptions(o: AFWOptions, modalities: string[]): Required<AFWOptions> {
   if (typeof o !== 'object' || o === null) throw invalid('options', 'an options object', o);
   const parity = o.parity ?? false;
   if (typeof parity !== 'boolean') throw invalid('parity', 'a boolean', parity);
@@ -97,6 +113,7 @@ function resolveOptions(o: AFWOptions): Required<AFWOptions> {
     dropout: checkNumber('dropout', o.dropout ?? 0.5, 0, 1),
     layers: checkInt('layers', o.layers ?? 2, 1),
     parity,
+    order: resolveOrder(o.order, modalities),
   };
 }
 
@@ -163,14 +180,17 @@ export class AFWLayer extends Module {
   readonly beta: number;
   readonly dropout: number;
   readonly parity: boolean;
+  /** Contraction order of the pooled matrices. */
+  readonly order: string[];
   readonly blocks: ModuleDict<AFWModalityBlock>;
 
   constructor(modalities: string[], dims: Record<string, number>, options: AFWOptions = {}) {
     super();
     const c = checkModalities(modalities, dims);
-    const o = resolveOptions(options);
+    const o = resolveOptions(options, c.modalities);
     this.modalities = c.modalities;
     this.dims = c.dims;
+    this.order = o.order;
     this.rank = o.rank;
     this.beta = o.beta;
     this.dropout = o.dropout;
@@ -212,7 +232,7 @@ export class AFWLayer extends Module {
       const block = this.blocks.get(m);
       const z = features[m]!;
       let c = cores[m]!;
-      for (const l of this.modalities) if (l !== m) c = c.matmul(pooled[l]!.unsqueeze(1));
+      for (const l of this.order) if (l !== m) c = c.matmul(pooled[l]!.unsqueeze(1));
       const att = block.att.forward(c.reshape(b, t, r * r));
       const y = att.mul(z).add(z.mul(this.beta));
       const diff = block.mapping
@@ -248,7 +268,7 @@ export class AFW extends Module {
     const c = checkModalities(modalities, dims);
     this.modalities = c.modalities;
     this.dims = c.dims;
-    this.options = Object.freeze(resolveOptions(options));
+    this.options = Object.freeze(resolveOptions(options, c.modalities));
     this.layers = this.registerModule('layers', new ModuleList<AFWLayer>());
     for (let i = 0; i < this.options.layers; i++) this.layers.append(new AFWLayer(this.modalities, this.dims, this.options));
   }

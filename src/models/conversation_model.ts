@@ -52,6 +52,12 @@ export interface ConversationModelConfig {
   afwRank: number;
   afwBeta: number;
   afwDropout: number;
+  /**
+   * AFW contraction order: these modalities first, in this order, then the rest in modality order.
+   * Names the model does not use are skipped, so one order serves every modality subset. [] for
+   * the modality order; the Ada2I presets give the authors' audio, text, visual.
+   */
+  afwOrder: string[];
   /** Reproduce the Ada2I authors' code exactly: no padding mask in the encoders, AFW in its code form. */
   parity: boolean;
   /** Run encoder projections on real utterances only (same results, less work); off to compare. */
@@ -75,6 +81,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   afwRank: 11,
   afwBeta: 0.012,
   afwDropout: 0.5,
+  afwOrder: [],
   parity: false,
   packed: true,
 };
@@ -117,7 +124,14 @@ export class ConversationModel extends Module implements MultimodalModel {
     this.afw = c.afw
       ? this.registerModule(
           'afw',
-          new AFW(modalities, outDims, { layers: c.afwLayers, rank: c.afwRank, beta: c.afwBeta, dropout: c.afwDropout, parity: c.parity }),
+          new AFW(modalities, outDims, {
+            layers: c.afwLayers,
+            rank: c.afwRank,
+            beta: c.afwBeta,
+            dropout: c.afwDropout,
+            parity: c.parity,
+            order: afwOrder(c.afwOrder, modalities),
+          }),
         )
       : null;
     this.head = this.registerModule(
@@ -156,4 +170,11 @@ export class ConversationModel extends Module implements MultimodalModel {
     const { fused, unimodal, auxLogits } = this.head.forward(features);
     return { fused, unimodal, features, losses, auxLogits };
   }
+}
+
+function afwOrder(order: unknown, modalities: string[]): string[] {
+  if (!Array.isArray(order) || !order.every((m) => typeof m === 'string') || new Set(order).size !== order.length)
+    throw invalid('afwOrder', 'a list of distinct modality names (e.g. ["audio", "text", "visual"])', order);
+  const first = (order as string[]).filter((m) => modalities.includes(m));
+  return [...first, ...modalities.filter((m) => !first.includes(m))];
 }

@@ -16,6 +16,7 @@ test("the Ada2I presets carry the authors' hyperparameters (methods.md section 7
   assert.equal(i.model.afwRank, 11);
   assert.equal(i.model.afwBeta, 0.012);
   assert.equal(i.model.afwLayers, 2);
+  assert.deepEqual(i.model.afwOrder, ['audio', 'text', 'visual']);
   assert.equal(i.model.dropout, 0.5);
   assert.equal(i.model.head, 'amw');
   assert.equal(i.model.afw, true);

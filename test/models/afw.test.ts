@@ -190,12 +190,41 @@ test('dropout acts in training only; the loss is returned in eval mode too', () 
 
 test('options and presets', () => {
   const model = new AFW(['t', 'a', 'v'], { t: 3, a: 3, v: 3 });
-  assert.deepEqual(model.options, { rank: 11, beta: 0.012, dropout: 0.5, layers: 2, parity: false });
+  assert.deepEqual(model.options, { rank: 11, beta: 0.012, dropout: 0.5, layers: 2, parity: false, order: ['t', 'a', 'v'] });
   assert.equal(model.layers.length, 2);
   const meld = new AFW(['t', 'a', 'v'], { t: 3, a: 3, v: 3 }, { ...AFW_PRESETS.meld, parity: true });
   assert.equal(meld.layers.items[0]!.rank, 6);
   assert.equal(meld.layers.items[1]!.beta, 0.55);
   assert.equal(meld.layers.items[1]!.parity, true);
+});
+
+test('the contraction order: a model listing modalities as a, t, v equals one told order a, t, v; the order matters', () => {
+  const dims = { t: 4, a: 3, v: 5 };
+  manualSeed(21);
+  const tav = new AFW(['t', 'a', 'v'], dims, { rank: 3, layers: 2, dropout: 0 });
+  const ordered = new AFW(['t', 'a', 'v'], dims, { rank: 3, layers: 2, dropout: 0, order: ['a', 't', 'v'] });
+  const atv = new AFW(['a', 't', 'v'], dims, { rank: 3, layers: 2, dropout: 0 });
+  const weights = tav.stateDict();
+  ordered.loadStateDict(weights);
+  atv.loadStateDict(weights);
+  const z = Object.fromEntries(Object.entries(dims).map(([m, d]) => [m, randn([2, 4, d])]));
+  const mask = tensor([
+    [true, true, true, false],
+    [true, true, true, true],
+  ]);
+  noGrad(() => {
+    const a = ordered.forward(z, mask);
+    const b = atv.forward(z, mask);
+    const c = tav.forward(z, mask);
+    let differs = false;
+    for (const m of Object.keys(dims)) {
+      assertClose(a.features[m]!, b.features[m]!.toArray(), 1e-6, 1e-6, `${m}: order option vs modality order`);
+      // Only v's contraction changes (t then a, or a then t); t's and a's multiply the same pair in the same order.
+      if (m === 'v') differs ||= a.features[m]!.sub(c.features[m]!).abs().max().item() > 1e-6;
+    }
+    assertClose([a.loss.item()], [b.loss.item()], 1e-6, 1e-6, 'loss');
+    assert.ok(differs, 'a different order gives different features');
+  });
 });
 
 test('bad options and inputs are rejected with clear messages', () => {
@@ -208,6 +237,9 @@ test('bad options and inputs are rejected with clear messages', () => {
   assert.throws(mk({ dropout: 1.2 }), /for dropout/);
   assert.throws(mk({ layers: 0 }), /for layers/);
   assert.throws(mk({ parity: 'yes' }), /Expected a boolean for parity/);
+  assert.throws(mk({ order: ['a'] }), /a permutation of the modalities \(t, a\) for order/);
+  assert.throws(mk({ order: ['a', 'x'] }), /for order/);
+  assert.throws(mk({ order: ['a', 'a'] }), /for order/);
   assert.throws(() => new AFW([], {}), /for modalities/);
   assert.throws(() => new AFW(['t', 't'], dims), /distinct non-empty names/);
   assert.throws(() => new AFW(['t.x'], { 't.x': 2 }), /without dots/);

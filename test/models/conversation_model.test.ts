@@ -119,3 +119,19 @@ test("packed encoders give the padded computation's outputs and gradients at the
   assert.ok(Math.abs(results[0]!.afw - results[1]!.afw) < 1e-5);
   results[0]!.grads.forEach(([n, g], i) => assertClose(g, results[1]!.grads[i]![1], 1e-5, 1e-4, `grad of ${n}`));
 });
+
+test('afwOrder puts the listed modalities first, skips names the model lacks, and refuses repeats', () => {
+  const make = (afwOrder: unknown): ConversationModel =>
+    new ConversationModel(['a', 'b'], ds.dims, 3, {
+      hidden: 8,
+      layers: 1,
+      dimFeedforward: 16,
+      afw: true,
+      afwRank: 2,
+      afwOrder: afwOrder as string[],
+    });
+  assert.deepEqual(make([]).afw!.layers.items[0]!.order, ['a', 'b']);
+  assert.deepEqual(make(['x', 'b']).afw!.layers.items[0]!.order, ['b', 'a']);
+  assert.throws(() => make(['b', 'b']), /distinct modality names .* for afwOrder but received \['b', 'b'\]/);
+  assert.throws(() => make('b,a'), /for afwOrder/);
+});
