@@ -33,7 +33,7 @@ const perUtter = ds.modalities.reduce((a, m) => {
   return a + 3 * (c.model.layers * (8 * d * d + 4 * d * c.model.dimFeedforward) + 2 * d * c.model.hidden);
 }, 0);
 const tflop = (perUtter * utter) / 1e12;
-const peakGflops = 150; // 2-core float32 matmul measured by bench/run.ts (BENCHMARKS.md, Engine)
+const peakGflops = 175; // 2-core float32 matmul through libtorch, measured by bench/run.ts (BENCHMARKS.md, Engine)
 const rows = [
   `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${getNumThreads()} threads. Command: \`node dist/bench/epoch.js ${epochs} --preset ${preset} --write\`.`,
   '',

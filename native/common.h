@@ -1,6 +1,7 @@
 // Shared plumbing for the libtorch shim: tensor handles, argument conversion and the one
 // exception boundary every entry point goes through. No numerical logic lives here or in the
-// op files; argument validation with friendly messages happens in TypeScript first.
+// op files, except the two kernels random.cc and adam.cc (their headers say why); argument
+// validation with friendly messages happens in TypeScript first.
 #pragma once
 
 #include <napi.h>
