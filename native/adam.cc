@@ -22,40 +22,44 @@ struct AdamHyper {
   bool decoupled, amsgrad;
 };
 
+// Per-step coefficients in the parameter dtype, as torch.optim.Adam rounds its Python floats.
+template <typename T>
 struct AdamCoef {
-  double decay, wd, b1, c1, b2, c2, bc2, eps, neg;
+  T decay, wd, b1, c1, b2, c2, bc2, eps, neg;
   bool coupledDecay, decoupledDecay;
 };
 
-// The same update over contiguous chunks, in a form the compiler vectorises; built for AVX2 and
-// for the baseline, the CPU picks at load time.
-#define MMB_ADAM_CONTIG(T, NAME)                                                                      \
-  __attribute__((target_clones("avx2", "default"))) void NAME(T* __restrict p, const T* __restrict g, \
-                                                               T* __restrict m, T* __restrict v,      \
-                                                               T* __restrict vmax, int64_t n,         \
-                                                               const AdamCoef& k) {                   \
-    const T decay = static_cast<T>(k.decay), wd = static_cast<T>(k.wd);                                \
-    const T b1 = static_cast<T>(k.b1), c1 = static_cast<T>(k.c1), b2 = static_cast<T>(k.b2);           \
-    const T c2 = static_cast<T>(k.c2), bc2 = static_cast<T>(k.bc2), eps = static_cast<T>(k.eps);       \
-    const T neg = static_cast<T>(k.neg);                                                               \
-    const bool cd = k.coupledDecay, dd = k.decoupledDecay;                                             \
-    for (int64_t i = 0; i < n; i++) {                                                                  \
-      T param = dd ? p[i] * decay : p[i];                                                              \
-      const T grad = cd ? g[i] + wd * param : g[i];                                                    \
-      const T m1 = m[i] * b1 + c1 * grad;                                                              \
-      const T v1 = v[i] * b2 + c2 * grad * grad;                                                       \
-      T second = v1;                                                                                   \
-      if (vmax) {                                                                                      \
-        second = vmax[i] > v1 ? vmax[i] : v1;                                                          \
-        vmax[i] = second;                                                                              \
-      }                                                                                                \
-      p[i] = param + neg * (m1 / (std::sqrt(second) / bc2 + eps));                                     \
-      m[i] = m1;                                                                                       \
-      v[i] = v1;                                                                                       \
-    }                                                                                                  \
+// One element of torch.optim.Adam's single-tensor update, op for op. vmax is null without amsgrad.
+template <typename T>
+inline __attribute__((always_inline)) void AdamElement(T& p, T g, T& m, T& v, T* vmax, const AdamCoef<T>& k) {
+  const T param = k.decoupledDecay ? p * k.decay : p;  // param.mul_(1 - lr * wd)
+  const T grad = k.coupledDecay ? g + k.wd * param : g;  // grad.add(param, alpha=wd)
+  const T m1 = m * k.b1 + k.c1 * grad;                   // exp_avg.mul_(b1).add_(grad, alpha=1-b1)
+  const T v1 = v * k.b2 + k.c2 * grad * grad;            // exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1-b2)
+  T second = v1;
+  if (vmax) {
+    second = *vmax > v1 ? *vmax : v1;  // torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    *vmax = second;
   }
-MMB_ADAM_CONTIG(float, AdamContig)
-MMB_ADAM_CONTIG(double, AdamContig)
+  p = param + k.neg * (m1 / (std::sqrt(second) / k.bc2 + k.eps));  // param.addcdiv_(exp_avg, denom, -step_size)
+  m = m1;
+  v = v1;
+}
+
+// Contiguous chunks, in a form the compiler vectorises; built for AVX2 and for the baseline, the
+// CPU picks at load time.
+#define MMB_ADAM_CONTIG(T)                                                                                       \
+  __attribute__((target_clones("avx2", "default"))) void AdamContig(T* __restrict p, const T* __restrict g,       \
+                                                                     T* __restrict m, T* __restrict v,            \
+                                                                     T* __restrict vmax, int64_t n,               \
+                                                                     const AdamCoef<T>& k) {                      \
+    if (vmax)                                                                                                    \
+      for (int64_t i = 0; i < n; i++) AdamElement(p[i], g[i], m[i], v[i], vmax + i, k);                          \
+    else                                                                                                         \
+      for (int64_t i = 0; i < n; i++) AdamElement<T>(p[i], g[i], m[i], v[i], nullptr, k);                        \
+  }
+MMB_ADAM_CONTIG(float)
+MMB_ADAM_CONTIG(double)
 #undef MMB_ADAM_CONTIG
 
 void AdamOne(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, at::Tensor* vmax, const AdamHyper& h,
@@ -65,57 +69,40 @@ void AdamOne(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, a
               "adamStep_: fused Adam needs float32 or float64 parameters, got ", p.scalar_type());
   const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(step));
   const double bc2Sqrt = std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(step)));
-  const double stepSize = h.lr / bc1;
   auto cfg = at::TensorIteratorConfig();
   cfg.set_check_mem_overlap(false).check_all_same_dtype(true).resize_outputs(false);
   cfg.add_output(p).add_output(m).add_output(v);
   if (vmax) cfg.add_output(*vmax);
   cfg.add_input(g);
   auto iter = cfg.build();
-  const int gi = vmax ? 4 : 3;
+  const int gi = vmax ? 4 : 3;  // operand index of the gradient
   AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "mmb_adam_step", [&] {
     using T = scalar_t;
-    const T decay = static_cast<T>(1.0 - h.lr * h.weightDecay), wd = static_cast<T>(h.weightDecay);
-    const T b1 = static_cast<T>(h.beta1), c1 = static_cast<T>(1.0 - h.beta1);
-    const T b2 = static_cast<T>(h.beta2), c2 = static_cast<T>(1.0 - h.beta2);
-    const T bc2 = static_cast<T>(bc2Sqrt), eps = static_cast<T>(h.eps), neg = static_cast<T>(-stepSize);
-    const bool coupledDecay = !h.decoupled && h.weightDecay != 0.0;
-    const bool decoupledDecay = h.decoupled && h.weightDecay != 0.0;
-    const AdamCoef coef{1.0 - h.lr * h.weightDecay, h.weightDecay, h.beta1, 1.0 - h.beta1, h.beta2, 1.0 - h.beta2,
-                        bc2Sqrt, h.eps, -stepSize, coupledDecay, decoupledDecay};
+    const AdamCoef<T> k{static_cast<T>(1.0 - h.lr * h.weightDecay),
+                        static_cast<T>(h.weightDecay),
+                        static_cast<T>(h.beta1),
+                        static_cast<T>(1.0 - h.beta1),
+                        static_cast<T>(h.beta2),
+                        static_cast<T>(1.0 - h.beta2),
+                        static_cast<T>(bc2Sqrt),
+                        static_cast<T>(h.eps),
+                        static_cast<T>(-h.lr / bc1),
+                        !h.decoupled && h.weightDecay != 0.0,
+                        h.decoupled && h.weightDecay != 0.0};
     iter.for_each([&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
       const int nops = gi + 1;
       bool contiguous = n1 == 1;
-      for (int k = 0; k < nops; k++) contiguous = contiguous && strides[k] == static_cast<int64_t>(sizeof(T));
+      for (int o = 0; o < nops; o++) contiguous = contiguous && strides[o] == static_cast<int64_t>(sizeof(T));
       if (contiguous) {
         AdamContig(reinterpret_cast<T*>(data[0]), reinterpret_cast<const T*>(data[gi]), reinterpret_cast<T*>(data[1]),
-                   reinterpret_cast<T*>(data[2]), vmax ? reinterpret_cast<T*>(data[3]) : nullptr, n0, coef);
+                   reinterpret_cast<T*>(data[2]), vmax ? reinterpret_cast<T*>(data[3]) : nullptr, n0, k);
         return;
       }
       for (int64_t j = 0; j < n1; j++) {
         char* ptr[5];
-        for (int k = 0; k < nops; k++) ptr[k] = data[k] + j * strides[nops + k];
-        for (int64_t i = 0; i < n0; i++) {
-          T& pp = *reinterpret_cast<T*>(ptr[0] + i * strides[0]);
-          T& mm = *reinterpret_cast<T*>(ptr[1] + i * strides[1]);
-          T& vv = *reinterpret_cast<T*>(ptr[2] + i * strides[2]);
-          T grad = *reinterpret_cast<const T*>(ptr[gi] + i * strides[gi]);
-          T param = pp;
-          if (decoupledDecay) param = param * decay;  // param.mul_(1 - lr * wd)
-          if (coupledDecay) grad = grad + wd * param;  // grad.add(param, alpha=wd)
-          const T m1 = mm * b1 + c1 * grad;           // exp_avg.mul_(b1).add_(grad, alpha=1-b1)
-          const T v1 = vv * b2 + c2 * grad * grad;    // exp_avg_sq.mul_(b2).addcmul_(grad, grad, 1-b2)
-          T second = v1;
-          if (vmax) {
-            T& vm = *reinterpret_cast<T*>(ptr[3] + i * strides[3]);
-            vm = std::max(vm, v1);
-            second = vm;
-          }
-          const T denom = std::sqrt(second) / bc2 + eps;
-          pp = param + neg * (m1 / denom);  // param.addcdiv_(exp_avg, denom, value=-step_size)
-          mm = m1;
-          vv = v1;
-        }
+        for (int o = 0; o < nops; o++) ptr[o] = data[o] + j * strides[nops + o];
+        auto at = [&](int o, int64_t i) { return reinterpret_cast<T*>(ptr[o] + i * strides[o]); };
+        for (int64_t i = 0; i < n0; i++) AdamElement(*at(0, i), *at(gi, i), *at(1, i), *at(2, i), vmax ? at(3, i) : nullptr, k);
       }
     });
   });
