@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Tensor } from '../src/index.js';
+import { fromTypedArray, type Tensor } from '../src/index.js';
 
 /** The package root (tests run from dist/test, fixtures live in test/fixtures). */
 export function packageRoot(): string {
@@ -17,6 +18,33 @@ export function fixturePath(...parts: string[]): string {
 
 export function readJsonFixture<T = unknown>(...parts: string[]): T {
   return JSON.parse(readFileSync(fixturePath(...parts), 'utf8')) as T;
+}
+
+/** Runs bin/mmbalance.js with these arguments on one thread; its exit status and output. */
+export function runCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'mmbalance.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, MMBALANCE_NUM_THREADS: '1' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** An array as the fixture generators write it. */
+export interface FixtureArray {
+  shape: number[];
+  values: (number | boolean)[];
+}
+
+/** A fixture array as a tensor: bool when it holds booleans, else of the given float dtype. */
+export function fixtureTensor(j: FixtureArray, dtype: 'float32' | 'float64' = 'float32'): Tensor {
+  if (typeof j.values[0] === 'boolean')
+    return fromTypedArray(
+      Uint8Array.from(j.values, (v) => (v ? 1 : 0)),
+      j.shape,
+      { dtype: 'bool' },
+    );
+  const values = j.values as number[];
+  return fromTypedArray(dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), j.shape);
 }
 
 /** Flattens nested number arrays. */

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_PRESET, applyPreset, defaultRunConfig } from '../../src/cli/run_config.js';
-import { fixturePath, packageRoot } from '../helpers.js';
+import { fixturePath, runCli } from '../helpers.js';
 
 test("the Ada2I presets carry the authors' hyperparameters (methods.md section 7)", () => {
   assert.equal(DEFAULT_PRESET, 'ada2i-iemocap');
@@ -52,25 +51,20 @@ test('mmbalance train with the default preset trains Ada2I (AFW + AMW + modulati
       '--set',
       'train.batchSize=2',
     ];
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(packageRoot(), 'bin', 'mmbalance.js'),
-        'train',
-        '--data',
-        fixturePath('data', 'ada2i_iemocap_p4.pkl'),
-        '--epochs',
-        '2',
-        '--out',
-        out,
-        '--quiet',
-        '--set',
-        `ada2i.parity=${parity}`,
-        '--set',
-        'methodOptions.startEpoch=1',
-        ...small,
-      ],
-      { encoding: 'utf8', env: { ...process.env, MMBALANCE_NUM_THREADS: '1' } },
+    const r = runCli(
+      'train',
+      '--data',
+      fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+      '--epochs',
+      '2',
+      '--out',
+      out,
+      '--quiet',
+      '--set',
+      `ada2i.parity=${parity}`,
+      '--set',
+      'methodOptions.startEpoch=1',
+      ...small,
     );
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
@@ -89,37 +83,30 @@ test('mmbalance train with the default preset trains Ada2I (AFW + AMW + modulati
 
 test('ada2i.loss=paper predicts with an MLP on the AMW output and adds L_modal', () => {
   const out = join(mkdtempSync(join(tmpdir(), 'mmb-ada2i-paper-')), 'run');
-  const r = spawnSync(
-    process.execPath,
-    [
-      join(packageRoot(), 'bin', 'mmbalance.js'),
-      'train',
-      '--data',
-      fixturePath('data', 'ada2i_iemocap_p4.pkl'),
-      '--epochs',
-      '1',
-      '--out',
-      out,
-      '--quiet',
-      '--set',
-      'ada2i.loss=paper',
-      '--set',
-      'model.hidden=12',
-      '--set',
-      'model.dimFeedforward=16',
-      '--set',
-      'model.afwRank=3',
-      '--set',
-      'model.headHidden=10',
-    ],
-    { encoding: 'utf8', env: { ...process.env, MMBALANCE_NUM_THREADS: '1' } },
+  const r = runCli(
+    'train',
+    '--data',
+    fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+    '--epochs',
+    '1',
+    '--out',
+    out,
+    '--quiet',
+    '--set',
+    'ada2i.loss=paper',
+    '--set',
+    'model.hidden=12',
+    '--set',
+    'model.dimFeedforward=16',
+    '--set',
+    'model.afwRank=3',
+    '--set',
+    'model.headHidden=10',
   );
   assert.equal(r.status, 0, r.stderr);
   const line = JSON.parse(readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n')[0]!);
   assert.deepEqual(Object.keys(line.trainLossTerms).sort(), ['afw', 'modal']);
-  const bad = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'mmbalance.js'), 'train', '--set', 'ada2i.loss=both'], {
-    encoding: 'utf8',
-  });
+  const bad = runCli('train', '--set', 'ada2i.loss=both');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /Expected one of 'code', 'paper' for ada2i.loss but received 'both'/);
 });

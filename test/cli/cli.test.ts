@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fixturePath, packageRoot } from '../helpers.js';
+import { fixturePath, runCli } from '../helpers.js';
 
-const bin = join(packageRoot(), 'bin', 'mmbalance.js');
 const dir = mkdtempSync(join(tmpdir(), 'mmb-cli-'));
-
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, MMBALANCE_NUM_THREADS: '1' } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const SMALL = [
   '--preset',
@@ -30,28 +23,28 @@ const SMALL = [
 
 test('convert, inspect, train, eval, predict and resume on a user pickle', () => {
   const data = join(dir, 'iemocap.safetensors');
-  const conv = cli('data', 'convert', fixturePath('data', 'dialoguernn_iemocap_p4.pkl'), data);
+  const conv = runCli('data', 'convert', fixturePath('data', 'dialoguernn_iemocap_p4.pkl'), data);
   assert.equal(conv.status, 0, conv.stderr);
   assert.ok(existsSync(data));
-  const insp = cli('data', 'inspect', data);
+  const insp = runCli('data', 'inspect', data);
   assert.equal(insp.status, 0, insp.stderr);
   assert.match(insp.stdout, /3 modalities/);
 
   const run = join(dir, 'run');
-  const tr = cli('train', '--data', data, '--modalities', 'ta', '--epochs', '2', '--seed', '1', '--out', run, ...SMALL);
+  const tr = runCli('train', '--data', data, '--modalities', 'ta', '--epochs', '2', '--seed', '1', '--out', run, ...SMALL);
   assert.equal(tr.status, 0, tr.stderr);
   const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
   assert.deepEqual(summary.modalities, ['text', 'audio']);
   assert.equal(summary.epochs.length, 2);
   assert.equal(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
 
-  const ev = cli('eval', '--run', run);
+  const ev = runCli('eval', '--run', run);
   assert.equal(ev.status, 0, ev.stderr);
   const evOut = JSON.parse(ev.stdout);
   assert.ok(Math.abs(evOut.weightedF1 - summary.test.weightedF1) < 1e-12, 'eval reproduces the summary');
 
   const preds = join(dir, 'preds.jsonl');
-  const pr = cli('predict', '--run', run, '--data', data, '--out', preds, '--split', 'all');
+  const pr = runCli('predict', '--run', run, '--data', data, '--out', preds, '--split', 'all');
   assert.equal(pr.status, 0, pr.stderr);
   const lines = readFileSync(preds, 'utf8')
     .trim()
@@ -61,11 +54,11 @@ test('convert, inspect, train, eval, predict and resume on a user pickle', () =>
   assert.ok(['hap', 'sad', 'neu', 'ang', 'exc', 'fru'].includes(lines[0].prediction));
   assert.ok(Math.abs(Object.values(lines[0].probabilities as Record<string, number>).reduce((a, b) => a + b, 0) - 1) < 1e-5);
 
-  const res = cli('train', '--out', run, '--resume', '--epochs', '3', '--quiet');
+  const res = runCli('train', '--out', run, '--resume', '--epochs', '3', '--quiet');
   assert.equal(res.status, 0, res.stderr);
   assert.equal(JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')).epochs.length, 3);
   assert.equal(readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 3);
-  const again = cli('train', '--data', data, '--out', run, ...SMALL);
+  const again = runCli('train', '--data', data, '--out', run, ...SMALL);
   assert.equal(again.status, 2);
   assert.match(again.stderr, /already holds a run; use --resume/);
 });
@@ -80,12 +73,12 @@ test('bad input gets a clear message and a non-zero exit, never a stack trace', 
     [['eval', '--run', dir], /is not a finished run directory/],
   ];
   for (const [args, pattern] of cases) {
-    const r = cli(...args);
+    const r = runCli(...args);
     assert.notEqual(r.status, 0, args.join(' '));
     assert.match(r.stderr, pattern, args.join(' '));
     assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace for ${args.join(' ')}`);
   }
-  const help = cli('train', '--help');
+  const help = runCli('train', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--modalities/);
 });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sweepMarkdown, sweepTable } from '../../src/cli/sweep.js';
-import { fixturePath, packageRoot } from '../helpers.js';
+import { fixturePath, runCli } from '../helpers.js';
 
 test('sweepTable: mean, sample std and the gap to the all-modality combination', () => {
   const rows = sweepTable(
@@ -27,30 +26,25 @@ test('sweepTable: mean, sample std and the gap to the all-modality combination',
 
 test('mmbalance sweep trains every combination and seed and writes the table', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mmb-sweep-'));
-  const r = spawnSync(
-    process.execPath,
-    [
-      join(packageRoot(), 'bin', 'mmbalance.js'),
-      'sweep',
-      '--data',
-      fixturePath('data', 'ada2i_iemocap_p4.pkl'),
-      '--modalities',
-      'tav,ta',
-      '--seeds',
-      '2',
-      '--epochs',
-      '1',
-      '--out',
-      dir,
-      '--quiet',
-      '--preset',
-      'joint',
-      '--set',
-      'model.encoder=mlp',
-      '--set',
-      'model.hidden=8',
-    ],
-    { encoding: 'utf8', env: { ...process.env, MMBALANCE_NUM_THREADS: '1' } },
+  const r = runCli(
+    'sweep',
+    '--data',
+    fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+    '--modalities',
+    'tav,ta',
+    '--seeds',
+    '2',
+    '--epochs',
+    '1',
+    '--out',
+    dir,
+    '--quiet',
+    '--preset',
+    'joint',
+    '--set',
+    'model.encoder=mlp',
+    '--set',
+    'model.hidden=8',
   );
   assert.equal(r.status, 0, r.stderr);
   for (const combo of ['text+audio+visual', 'text+audio'])

@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromTypedArray, manualSeed, noGrad, randn, type Tensor, tensor } from '../../src/index.js';
+import { manualSeed, noGrad, randn, type Tensor, tensor } from '../../src/index.js';
 import { AFW, AFWLayer, AFW_PRESETS } from '../../src/models/afw.js';
-import { assertClose, readJsonFixture } from '../helpers.js';
+import { type FixtureArray, assertClose, fixtureTensor, readJsonFixture } from '../helpers.js';
 
-interface J {
-  shape: number[];
-  values: (number | boolean)[];
-}
+type J = FixtureArray;
 interface Case {
   name: string;
   parity: boolean;
@@ -28,21 +25,10 @@ interface Case {
 
 const fixture = readJsonFixture<{ dtype: string; cases: Case[] }>('afw', 'afw.json');
 
-/** Fixture arrays as float64 tensors (bool for masks). */
-function t(j: J): Tensor {
-  if (typeof j.values[0] === 'boolean')
-    return fromTypedArray(
-      Uint8Array.from(j.values, (v) => (v ? 1 : 0)),
-      j.shape,
-      { dtype: 'bool' },
-    );
-  return fromTypedArray(Float64Array.from(j.values as number[]), j.shape);
-}
-
 function build(c: Case): AFW {
   const model = new AFW(c.modalities, c.dims, { rank: c.rank, beta: c.beta, dropout: 0, layers: c.layers, parity: c.parity });
   model.to({ dtype: 'float64' });
-  model.loadStateDict(new Map(Object.entries(c.state).map(([k, v]) => [k, t(v)])));
+  model.loadStateDict(new Map(Object.entries(c.state).map(([k, v]) => [k, fixtureTensor(v, 'float64')])));
   return model;
 }
 
@@ -54,8 +40,8 @@ for (const c of fixture.cases) {
       Object.keys(c.paramGrads),
     );
     const inputs: Record<string, Tensor> = {};
-    for (const m of c.modalities) inputs[m] = t(c.inputs[m]!).requiresGrad_();
-    const out = model.forward(inputs, t(c.mask));
+    for (const m of c.modalities) inputs[m] = fixtureTensor(c.inputs[m]!, 'float64').requiresGrad_();
+    const out = model.forward(inputs, fixtureTensor(c.mask, 'float64'));
     for (const m of c.modalities) {
       assert.deepEqual(out.features[m]!.shape, c.outputs[m]!.shape);
       assert.equal(out.features[m]!.dtype, 'float64');
@@ -64,7 +50,7 @@ for (const c of fixture.cases) {
     assert.deepEqual(out.loss.shape, []);
     assertClose([out.loss.item()], [c.loss], 1e-9, 1e-9, `${c.name} loss`);
     let total = out.loss;
-    for (const m of c.modalities) total = total.add(out.features[m]!.mul(t(c.g[m]!)).sum());
+    for (const m of c.modalities) total = total.add(out.features[m]!.mul(fixtureTensor(c.g[m]!, 'float64')).sum());
     total.backward();
     for (const m of c.modalities) assertClose(inputs[m]!.grad!, c.inputGrads[m]!.values, 1e-9, 1e-9, `${c.name} grad of input ${m}`);
     for (const [n, p] of model.namedParameters()) assertClose(p.grad!, c.paramGrads[n]!.values, 1e-9, 1e-9, `${c.name} grad of ${n}`);
@@ -102,7 +88,7 @@ test('parameter names are stable and PyTorch-style', () => {
 function withOtherPadding(c: Case, scale: number): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   for (const m of c.modalities) {
-    const x = t(c.inputs[m]!);
+    const x = fixtureTensor(c.inputs[m]!, 'float64');
     const noise = randn([c.dims[m]!], { dtype: 'float64' });
     noGrad(() => {
       x.select(0, 1).narrow(0, 2, 2).add_(noise.mul(scale));
@@ -121,9 +107,9 @@ for (const c of fixture.cases) {
   test(`${c.name}: real utterances ${c.parity ? 'depend' : 'do not depend'} on the padded steps' values`, () => {
     manualSeed(3);
     const model = build(c);
-    const mask = t(c.mask);
+    const mask = fixtureTensor(c.mask, 'float64');
     noGrad(() => {
-      const base = model.forward(Object.fromEntries(c.modalities.map((m) => [m, t(c.inputs[m]!)])), mask);
+      const base = model.forward(Object.fromEntries(c.modalities.map((m) => [m, fixtureTensor(c.inputs[m]!, 'float64')])), mask);
       const other = model.forward(withOtherPadding(c, 5), mask);
       for (const m of c.modalities) {
         const a = realValues(base.features[m]!);

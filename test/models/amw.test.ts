@@ -4,12 +4,9 @@ import { ArgumentError } from '../../src/engine/errors.js';
 import { fromTypedArray, manualSeed, noGrad, randn, type Tensor } from '../../src/index.js';
 import { AMWHead, type AMWMode } from '../../src/models/amw.js';
 import { ConcatHead, FusionHead } from '../../src/models/fusion.js';
-import { assertClose, readJsonFixture } from '../helpers.js';
+import { type FixtureArray, assertClose, fixtureTensor, readJsonFixture } from '../helpers.js';
 
-interface J {
-  shape: number[];
-  values: number[];
-}
+type J = FixtureArray;
 interface ModeCase {
   fused: J;
   unimodal: Record<string, J>;
@@ -36,19 +33,17 @@ const M = fx.modalities;
 
 type Precision = 'float32' | 'float64';
 
-function t(j: J, dtype: Precision): Tensor {
-  return dtype === 'float64' ? fromTypedArray(Float64Array.from(j.values), j.shape) : fromTypedArray(Float32Array.from(j.values), j.shape);
-}
-
 function build(mode: AMWMode, dtype: Precision): AMWHead {
   const head = new AMWHead(M, fx.dims, fx.numClasses, mode === 'mmcosine' ? { mode, scale: fx.scale } : { mode });
   if (dtype === 'float64') head.to({ dtype: 'float64' });
-  head.loadStateDict(Object.fromEntries(Object.entries(fx.state).map(([k, v]) => [k, t(v, dtype)])));
+  head.loadStateDict(Object.fromEntries(Object.entries(fx.state).map(([k, v]) => [k, fixtureTensor(v, dtype)])));
   return head;
 }
 
 function features(dtype: Precision, grad = false): Record<string, Tensor> {
-  return Object.fromEntries(M.map((m) => [m, grad ? t(fx.features[m]!, dtype).requiresGrad_() : t(fx.features[m]!, dtype)]));
+  return Object.fromEntries(
+    M.map((m) => [m, grad ? fixtureTensor(fx.features[m]!, dtype).requiresGrad_() : fixtureTensor(fx.features[m]!, dtype)]),
+  );
 }
 
 const TOL: Record<Precision, number> = { float32: 1e-5, float64: 1e-10 };
@@ -87,8 +82,8 @@ for (const mode of ['ada2i', 'mmcosine'] as const) {
       const terms = head.cosine(h);
       for (const m of M) assertClose(terms[m]!, c.cosine[m]!.values, tol, tol, `${mode} cosine.${m}`);
 
-      let loss = out.fused.mul(t(fx.g, dtype)).sum();
-      for (const m of M) loss = loss.add(out.unimodal[m]!.mul(t(fx.g2[m]!, dtype)).sum());
+      let loss = out.fused.mul(fixtureTensor(fx.g, dtype)).sum();
+      for (const m of M) loss = loss.add(out.unimodal[m]!.mul(fixtureTensor(fx.g2[m]!, dtype)).sum());
       loss.backward();
       for (const m of M) assertClose(h[m]!.grad!, c.featureGrads[m]!.values, tol, tol, `${mode} grad h.${m}`);
       const params = new Map(head.namedParameters());

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fromTypedArray, nn, type Tensor } from '../../src/index.js';
-import { assertClose, readJsonFixture } from '../helpers.js';
+import { nn, type Tensor } from '../../src/index.js';
+import { type FixtureArray, assertClose, fixtureTensor, readJsonFixture } from '../helpers.js';
 
-interface J {
-  shape: number[];
-  values: (number | boolean)[];
-}
+type J = FixtureArray;
 interface Case {
   name: string;
   state: Record<string, J>;
@@ -19,16 +16,6 @@ interface Case {
 }
 
 const fixture = readJsonFixture<{ cases: Case[] }>('nn', 'nn.json');
-
-function t(j: J): Tensor {
-  if (typeof j.values[0] === 'boolean')
-    return fromTypedArray(
-      Uint8Array.from(j.values, (v) => (v ? 1 : 0)),
-      j.shape,
-      { dtype: 'bool' },
-    );
-  return fromTypedArray(Float32Array.from(j.values as number[]), j.shape);
-}
 
 function build(name: string): { module: nn.Module; call: (x: Tensor, kpm?: Tensor) => Tensor } {
   switch (name) {
@@ -72,14 +59,14 @@ for (const c of fixture.cases) {
       module.namedParameters().map(([n]) => n),
       Object.keys(c.paramGrads),
     );
-    const sd = new Map(Object.entries(c.state).map(([k, v]) => [k, t(v)]));
+    const sd = new Map(Object.entries(c.state).map(([k, v]) => [k, fixtureTensor(v)]));
     module.loadStateDict(sd);
-    const x = t(c.inputs.x!).requiresGrad_();
-    const kpm = c.masks.kpm ? t(c.masks.kpm) : undefined;
+    const x = fixtureTensor(c.inputs.x!).requiresGrad_();
+    const kpm = c.masks.kpm ? fixtureTensor(c.masks.kpm) : undefined;
     const out = call(x, kpm);
     assert.deepEqual(out.shape, c.output.shape);
     assertClose(out, c.output.values, 1e-5, 1e-5, `${c.name} output`);
-    out.mul(t(c.g)).sum().backward();
+    out.mul(fixtureTensor(c.g)).sum().backward();
     assertClose(x.grad!, c.inputGrads.x!.values, 1e-5, 1e-5, `${c.name} input grad`);
     for (const [n, p] of module.namedParameters()) {
       assertClose(p.grad!, c.paramGrads[n]!.values, 1e-5, 1e-5, `${c.name} grad of ${n}`);
@@ -91,11 +78,11 @@ test('loadStateDict names missing and unexpected keys, and shape mismatches', ()
   const m = new nn.Linear(3, 2);
   const sd = m.stateDict();
   sd.delete('bias');
-  sd.set('extra', t({ shape: [1], values: [1] }));
+  sd.set('extra', fixtureTensor({ shape: [1], values: [1] }));
   assert.throws(() => m.loadStateDict(sd), /missing keys: bias; unexpected keys: extra/);
   const bad = new Map([
-    ['weight', t({ shape: [3, 2], values: [1, 2, 3, 4, 5, 6] })],
-    ['bias', t({ shape: [2], values: [0, 0] })],
+    ['weight', fixtureTensor({ shape: [3, 2], values: [1, 2, 3, 4, 5, 6] })],
+    ['bias', fixtureTensor({ shape: [2], values: [0, 0] })],
   ]);
   assert.throws(() => m.loadStateDict(bad), /shape mismatch for weight: model \[2, 3\], file \[3, 2\]/);
 });
@@ -104,7 +91,7 @@ test('train() and eval() reach every sub-module; dropout is off in eval', () => 
   const m = new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0.5, batchFirst: true });
   m.eval();
   for (const [, sub] of m.namedModules()) assert.equal(sub.training, false);
-  const x = t({ shape: [1, 3, 8], values: Array.from({ length: 24 }, (_, i) => Math.sin(i)) });
+  const x = fixtureTensor({ shape: [1, 3, 8], values: Array.from({ length: 24 }, (_, i) => Math.sin(i)) });
   assertClose(m.forward(x), m.forward(x).toArray(), 0, 0, 'eval is deterministic');
   m.train();
   for (const [, sub] of m.namedModules()) assert.equal(sub.training, true);
