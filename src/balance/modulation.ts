@@ -317,7 +317,7 @@ export class DisparityModulation extends BalancingStrategy {
   }
 }
 
-/** sigma = std(g) + 1e-8 as a 0-d tensor (no host read); the std of one element counts as 0. */
+/** sigma = std(g) + 1e-8 as a 0-d tensor (on CUDA never read back); the std of one element counts as 0. */
 function noiseSigma(g: Tensor): Tensor {
   return g.std(undefined, false, g.numel() > 1 ? 1 : 0).add(1e-8);
 }
