@@ -3,8 +3,8 @@
  * (run: npm run build && node dist/bench/epoch.js [epochs] [--preset ada2i-iemocap] [--write]).
  */
 import { cpus } from 'node:os';
-import { ConversationModel, Trainer, data, getNumThreads, makeStrategy, manualSeed } from '../src/index.js';
-import { applyPreset, defaultRunConfig } from '../src/cli/run_config.js';
+import { Trainer, buildRunModel, data, getNumThreads, makeStrategy } from '../src/index.js';
+import { applyPreset, defaultRunConfig } from '../src/train/run_config.js';
 import { writeSection } from './report.js';
 
 const args = process.argv.slice(2);
@@ -18,9 +18,9 @@ if (windowMoved) c.methodOptions = { ...c.methodOptions, startEpoch: 1 };
 const t0 = performance.now();
 const ds = data.synthConversations({ seed: c.train.seed });
 const genSeconds = (performance.now() - t0) / 1000;
-manualSeed(c.train.seed);
-const model = new ConversationModel(ds.modalities, ds.dims, ds.classNames.length, c.model);
-const trainer = new Trainer(model, ds, makeStrategy(c.method, c.methodOptions), { ...c.train, epochs, patience: 0 });
+const conversations = new data.ConversationData(ds);
+const model = buildRunModel(c, conversations);
+const trainer = new Trainer(model, conversations, makeStrategy(c.method, c.methodOptions), { ...c.train, epochs, patience: 0 });
 const r = trainer.fit({ progress: false });
 const utter = ds.splits.train.reduce((a, d) => a + d.labels.length, 0);
 const secs = r.history.map((h) => h.seconds);

@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 dpkg -s libtorch-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ] || need_pkgs+=(libtorch-dev)
+# Debian's libtorch finds BLAS through libblas.so.3; without OpenBLAS that is the single-threaded
+# reference BLAS, which makes every matmul 10-50x slower.
+if [ -z "${LIBTORCH:-}" ] && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1 && ! dpkg -s libopenblas0-openmp >/dev/null 2>&1 \
+  && ! dpkg -s libopenblas0-serial >/dev/null 2>&1 && ! dpkg -s libblis4 >/dev/null 2>&1 && ! dpkg -s libmkl-rt >/dev/null 2>&1; then
+  need_pkgs+=(libopenblas0-pthread)
+fi
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v make >/dev/null 2>&1 || need_pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)

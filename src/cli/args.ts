@@ -1,48 +1,59 @@
-/** A small, strict argument parser: unknown options are errors that suggest the nearest one. */
+/** A small, strict argument parser: unknown options and stray words are errors that suggest the way out. */
+import { nearest } from '../train/run_config.js';
+
+export { nearest };
+
 export interface OptionSpec {
   name: string;
   /** 'list': repeatable, collected in order. */
   type: 'number' | 'string' | 'boolean' | 'list';
   help: string;
   default?: number | string | boolean;
+  /** What help shows as the default when it comes from elsewhere (the preset), not from the parser. */
+  shownDefault?: string;
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-export function nearest(word: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const dd = distance(word, c);
-    if (dd < bestD) [best, bestD] = [c, dd];
-  }
-  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : null;
-}
-
 export type OptionValues = Record<string, number | string | boolean | string[]>;
 
-/** Parses `--name value`, `--name=value` and boolean `--flag`; leading non-option words are returned as positionals. */
-export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[], positionals: string[] = []): OptionValues {
+/** True when the arguments ask for help (--help or -h anywhere). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
+/**
+ * Parses `--name value`, `--name=value` and boolean `--flag`. Words that are not options are
+ * positionals: at most `maxPositionals` of them (default 0), else an error naming the stray word.
+ */
+export function parseOptions(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  positionals: string[] = [],
+  maxPositionals = 0,
+): OptionValues {
   const out: OptionValues = {};
   for (const s of specs) if (s.default !== undefined) out[s.name] = s.default;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
+    if (!arg.startsWith('-') || arg === '-') {
+      if (positionals.length >= maxPositionals)
+        throw new UsageError(
+          maxPositionals === 0
+            ? `unexpected argument '${arg}': this command takes options only (see --help)`
+            : `unexpected extra argument '${arg}' (see --help)`,
+        );
       positionals.push(arg);
       continue;
+    }
+    if (!arg.startsWith('--')) {
+      const near = nearest(
+        arg.replace(/^-+/, ''),
+        specs.map((s) => s.name),
+      );
+      throw new UsageError(`unknown option ${arg}: options are written --name${near ? `; did you mean --${near}?` : ''} (see --help)`);
     }
     const body = arg.slice(2);
     const eq = body.indexOf('=');
@@ -57,7 +68,9 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
       throw new UsageError(`unknown option --${rawName}${near ? `; did you mean --${near}?` : ''} (see --help)`);
     }
     if (spec.type === 'boolean') {
-      out[spec.name] = inline === undefined ? true : inline !== 'false';
+      if (inline !== undefined && inline !== 'true' && inline !== 'false')
+        throw new UsageError(`option --${spec.name} is a flag: give it alone, or as --${spec.name}=true or =false`);
+      out[spec.name] = inline === undefined ? true : inline === 'true';
       continue;
     }
     const value = inline ?? argv[++i];
@@ -66,18 +79,21 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
       out[spec.name] = [...((out[spec.name] as string[] | undefined) ?? []), value];
     } else if (spec.type === 'number') {
       const n = Number(value);
-      if (!Number.isFinite(n)) throw new UsageError(`option --${spec.name} expects a number but received '${value}'`);
+      if (value.trim() === '' || !Number.isFinite(n))
+        throw new UsageError(`option --${spec.name} expects a number but received '${value}'`);
       out[spec.name] = n;
     } else out[spec.name] = value;
   }
   return out;
 }
 
-export function formatHelp(usage: string, specs: readonly OptionSpec[]): string {
+export function formatHelp(usage: string, specs: readonly OptionSpec[], examples: readonly string[] = []): string {
   const rows = specs.map((s) => {
-    const flag = `--${s.name}${s.type === 'boolean' ? '' : ` <${s.type}>`}`;
-    const def = s.default !== undefined ? ` (default ${String(s.default)})` : '';
-    return `  ${flag.padEnd(22)} ${s.help}${def}`;
+    const flag = `--${s.name}${s.type === 'boolean' ? '' : ` <${s.type === 'list' ? 'key=value' : s.type}>`}`;
+    const shown = s.shownDefault ?? (s.default !== undefined ? String(s.default) : undefined);
+    const def = shown !== undefined ? ` (default ${shown})` : '';
+    return `  ${flag.padEnd(24)} ${s.help}${def}`;
   });
-  return `${usage}\n\nOptions:\n${rows.join('\n')}\n  --help                 show this help`;
+  const ex = examples.length > 0 ? `\n\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}` : '';
+  return `${usage}\n\nOptions:\n${rows.join('\n')}\n  ${'-h, --help'.padEnd(24)} show this help${ex}`;
 }

@@ -1,126 +1,148 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { makeStrategy, strategyNames } from '../balance/index.js';
+import type { MultimodalDataset, SplitName } from '../data/dataset.js';
 import { inspectDataset, readErcPickle, saveDataset, synthConversations } from '../data/index.js';
-import { makeBatch, dialogueBatches } from '../data/batch.js';
-import { manualSeed } from '../engine/runtime.js';
-import { checkOneOf } from '../engine/errors.js';
-import { noGrad } from '../engine/grad_mode.js';
-import { scope } from '../engine/scope.js';
-import { ConversationModel } from '../models/conversation_model.js';
 import { loadBest } from '../train/checkpoint.js';
-import { evaluate } from '../train/evaluate.js';
-import { ConsoleLogger, JsonlLogger } from '../train/loggers.js';
-import { type FitResult, Trainer } from '../train/trainer.js';
-import type { ConversationDataset, SplitName } from '../data/types.js';
-import { type OptionSpec, UsageError, formatHelp, parseOptions } from './args.js';
-import { loadRunData } from './data_source.js';
+import { predictSplit, scorePredictions } from '../train/evaluate.js';
+import { buildRunModel, ensureWritableDir, loadConversations, loadRunData, runDirState, runTraining } from '../train/experiment.js';
 import {
   type RunConfig,
+  ConfigError,
   DEFAULT_PRESET,
   PRESETS,
   applyPreset,
   applySet,
+  configDifferences,
   defaultRunConfig,
+  describeConfig,
   loadConfigFile,
+  loadStoredConfig,
+  parseAssignment,
   parseModalities,
-} from './run_config.js';
+  validateRunConfig,
+} from '../train/run_config.js';
+import { type OptionSpec, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
 
 export const TRAIN_OPTIONS: OptionSpec[] = [
-  { name: 'data', type: 'string', help: 'a feature pickle (IEMOCAP/MELD) or an mmbalance dataset; default: the built-in data' },
-  { name: 'format', type: 'string', help: 'pickle schema: auto, ada2i, dialoguernn, meld', default: 'auto' },
-  { name: 'modalities', type: 'string', help: 'tav, ta, tv, av, t, a, v, or names separated by commas; default: all' },
-  { name: 'method', type: 'string', help: `balancing method (${strategyNames().join(', ')})` },
-  { name: 'preset', type: 'string', help: `a named configuration (${Object.keys(PRESETS).join(', ')}); default ${DEFAULT_PRESET}` },
-  { name: 'config', type: 'string', help: "a JSON file with config values (see a run directory's config.json)" },
-  { name: 'set', type: 'list', help: 'key=value over the config, repeatable (train.lr=1e-4, model.hidden=200)' },
-  { name: 'epochs', type: 'number', help: 'training epochs' },
-  { name: 'seed', type: 'number', help: 'random seed: runs repeat exactly on one machine' },
-  { name: 'out', type: 'string', help: 'run directory; default runs/<time>-<method>' },
-  { name: 'resume', type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
-  { name: 'quiet', type: 'boolean', help: 'no per-epoch lines' },
+  {
+    name: 'data',
+    type: 'string',
+    help: 'a feature pickle (IEMOCAP/MELD/MOSEI) or an mmbalance dataset',
+    shownDefault: 'the built-in data',
+  },
+  { name: 'format', type: 'string', help: 'pickle schema: auto, ada2i, dialoguernn, meld', shownDefault: 'auto' },
+  { name: 'modalities', type: 'string', help: 'tav, ta, tv, av, t, a, v, or names separated by commas', shownDefault: 'all' },
+  { name: 'method', type: 'string', help: `balancing method (${strategyNames().join(', ')})`, shownDefault: "the preset's" },
+  { name: 'preset', type: 'string', help: `a named configuration (${Object.keys(PRESETS).join(', ')})`, shownDefault: DEFAULT_PRESET },
+  { name: 'config', type: 'string', help: "a JSON file with config values (a run directory's config.json)" },
+  { name: 'set', type: 'list', help: 'key=value over the config, repeatable; keys: mmbalance config' },
+  { name: 'epochs', type: 'number', help: 'training epochs', shownDefault: "the preset's (50)" },
+  { name: 'seed', type: 'number', help: 'random seed (0 to 4294967295): runs repeat exactly on one machine', shownDefault: '12' },
+  { name: 'out', type: 'string', help: 'run directory', shownDefault: 'runs/<time>-<method>' },
+  { name: 'resume', type: 'boolean', help: 'continue the run in --out from its last finished epoch' },
+  { name: 'quiet', type: 'boolean', help: 'no per-epoch lines and no progress bar' },
+  { name: 'help-config', type: 'boolean', help: 'list every config key with its type, default and meaning' },
 ];
 
-export function buildConfig(o: Record<string, unknown>): RunConfig {
-  const c = applyPreset(defaultRunConfig(), (o.preset as string | undefined) ?? DEFAULT_PRESET);
+const TRAIN_USAGE = `Usage: mmbalance train [options]
+
+Trains a multimodal model and writes a run directory: config.json, metrics.jsonl (one line per
+epoch), best.safetensors (best dev epoch, PyTorch state_dict names), the last checkpoint,
+predictions.safetensors (per-sample probabilities of dev and test) and summary.json.
+Without options it trains Ada2I (preset ${DEFAULT_PRESET}) on the built-in data.`;
+
+const TRAIN_EXAMPLES = [
+  'mmbalance train --epochs 5                                  # Ada2I on the built-in data',
+  'mmbalance train --data iemocap.safetensors --modalities ta --out runs/ta',
+  'mmbalance train --preset joint --set train.lr=1e-4 --set model.head=concat',
+  'mmbalance train --out runs/ta --resume                      # continue an interrupted run',
+];
+
+/** The configuration the flags describe: preset, config file, flags, then --set in order. */
+export function buildConfig(o: Record<string, unknown>, base?: RunConfig): RunConfig {
+  let c: RunConfig;
+  if (base) {
+    c = structuredClone(base);
+    if (o.preset !== undefined && o.preset !== base.preset) applyPreset(c, o.preset as string);
+  } else c = applyPreset(defaultRunConfig(), (o.preset as string | undefined) ?? DEFAULT_PRESET);
   if (o.config) loadConfigFile(c, o.config as string);
-  if (o.data !== undefined) c.data.path = o.data as string;
+  if (o.data !== undefined) c.data.path = resolve(o.data as string);
   if (o.format !== undefined) c.data.format = o.format as string;
   if (o.method !== undefined) c.method = o.method as string;
   if (o.epochs !== undefined) c.train.epochs = o.epochs as number;
   if (o.seed !== undefined) c.train.seed = o.seed as number;
   for (const s of (o.set as string[] | undefined) ?? []) applySet(c, s);
-  return c;
+  return validateRunConfig(c);
 }
 
 export function defaultRunDir(method: string): string {
   return join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${method}`);
 }
 
-/** Trains one configuration on loaded data into a run directory. */
-export function runTraining(
-  c: RunConfig,
-  ds: ConversationDataset,
-  out: string,
-  o: { resume?: boolean; quiet?: boolean; log: (l: string) => void },
-): FitResult {
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'config.json'), JSON.stringify(c, null, 2) + '\n');
-  const model = buildModel(c, ds);
-  const strategy = makeStrategy(c.method, c.methodOptions);
-  const trainer = new Trainer(model, ds, strategy, c.train);
-  const loggers = [new JsonlLogger(join(out, 'metrics.jsonl'), !o.resume), ...(o.quiet ? [] : [new ConsoleLogger(o.log)])];
-  o.log(
-    `mmbalance: ${c.method} on ${ds.name} (${c.modalities.join('+')}), ${ds.splits.train.length}/${ds.splits.dev.length}/${ds.splits.test.length} train/dev/test dialogues, run directory ${out}`,
-  );
-  return trainer.fit({ outDir: out, resume: Boolean(o.resume), loggers });
-}
-
-function buildModel(c: RunConfig, ds: ConversationDataset): ConversationModel {
-  // Weights start from the run's seed, so a run repeats exactly.
-  manualSeed(c.train.seed);
-  const loss = checkOneOf('ada2i.loss', c.ada2i.loss ?? 'code', ['code', 'paper']);
-  if (loss === 'paper' && c.model.head !== 'amw') throw new UsageError('ada2i.loss=paper needs the AMW head (model.head=amw)');
-  return new ConversationModel(c.modalities, ds.dims, ds.classNames.length, {
-    ...c.model,
-    parity: c.ada2i.parity,
-    amwMlpHidden: loss === 'paper' ? c.model.headHidden : c.model.amwMlpHidden,
-  });
+/** The configuration's modalities: from --modalities, else as configured, else all of the data's. */
+function resolveModalities(c: RunConfig, spec: unknown, available: readonly string[]): string[] {
+  if (spec !== undefined) return parseModalities(spec as string, available);
+  return c.modalities.length ? c.modalities : [...available];
 }
 
 export function trainCommand(argv: string[], log: (l: string) => void): number {
-  if (argv.includes('--help')) {
-    log(
-      formatHelp(
-        'Usage: mmbalance train [options]\n\nTrains a multimodal model and writes a run directory (config.json, metrics.jsonl, best.safetensors, last checkpoint, summary.json).',
-        TRAIN_OPTIONS,
-      ),
-    );
+  if (wantsHelp(argv)) {
+    log(formatHelp(TRAIN_USAGE, TRAIN_OPTIONS, TRAIN_EXAMPLES));
     return 0;
   }
   const o = parseOptions(argv, TRAIN_OPTIONS);
-  let c: RunConfig;
+  if (o['help-config']) return configCommand(o.preset !== undefined ? ['--preset', o.preset as string] : [], log);
   let out = o.out as string | undefined;
-  if (o.resume) {
-    if (out === undefined || !existsSync(join(out, 'config.json')))
-      throw new UsageError(`--resume needs --out pointing at an earlier run (no config.json in ${out ?? 'the current directory'})`);
-    c = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as RunConfig;
-    if (o.epochs !== undefined) c.train.epochs = o.epochs as number;
-  } else {
-    c = buildConfig(o);
-    out ??= defaultRunDir(c.method);
-    if (existsSync(join(out, 'config.json')))
-      throw new UsageError(`${out} already holds a run; use --resume to continue it, or another --out`);
+  let c: RunConfig;
+  let resume = Boolean(o.resume);
+  if (resume) {
+    if (out === undefined) throw new UsageError('--resume needs --out pointing at an earlier run');
+    if (!existsSync(join(out, 'config.json'))) throw new UsageError(`nothing to resume in ${out}: it holds no run (no config.json)`);
+    const stored = loadStoredConfig(join(out, 'config.json'));
+    c = buildConfig(o, stored);
+    const raw = loadConversations(c);
+    c.modalities = resolveModalities(c, o.modalities, raw.modalities);
+    // Only a longer run is safe to apply to a run in progress; anything else would mix two runs.
+    const diff = configDifferences(stored, c).filter((d) => d.key !== 'train.epochs');
+    if (diff.length > 0)
+      throw new UsageError(
+        `--resume continues ${out} as it was configured; these options differ from its config.json:\n` +
+          diff.map((d) => `  ${d.key}: ${JSON.stringify(d.from)} -> ${JSON.stringify(d.to)}`).join('\n') +
+          '\nDrop them to resume (only --epochs may change), or start a new run with another --out.',
+      );
+    if (c.train.epochs !== stored.train.epochs) log(`mmbalance: train.epochs ${stored.train.epochs} -> ${c.train.epochs}`);
+    const state = runDirState(out);
+    if (state === 'finished' && c.train.epochs === stored.train.epochs)
+      throw new UsageError(`${out} finished already; give a larger --epochs to train it further, or use another --out`);
+    if (state === 'unstarted') {
+      log(`mmbalance: ${out} has no finished epoch; starting it again from the beginning`);
+      resume = false;
+    }
+    return finishTrain(c, loadRunData(c, raw), out, resume, o, log);
   }
-  makeStrategy(c.method, c.methodOptions); // fail on an unknown method before loading data
-  const ds = loadRunData(c);
-  c.modalities =
-    o.modalities !== undefined
-      ? parseModalities(o.modalities as string, ds.modalities)
-      : c.modalities.length
-        ? c.modalities
-        : [...ds.modalities];
-  const r = runTraining(c, ds, out, { resume: Boolean(o.resume), quiet: Boolean(o.quiet), log });
+  c = buildConfig(o);
+  out ??= defaultRunDir(c.method);
+  ensureWritableDir(out, false);
+  const state = runDirState(out);
+  if (state === 'resumable' || state === 'finished')
+    throw new UsageError(`${out} already holds a run; use --resume to continue it, or another --out`);
+  makeStrategy(c.method, c.methodOptions); // an unknown method fails before data is loaded
+  const raw = loadConversations(c);
+  c.modalities = resolveModalities(c, o.modalities, raw.modalities);
+  if (state === 'unstarted') log(`mmbalance: ${out} holds a run that never finished an epoch; starting it again`);
+  return finishTrain(c, loadRunData(c, raw), out, false, o, log);
+}
+
+function finishTrain(
+  c: RunConfig,
+  data: MultimodalDataset,
+  out: string,
+  resume: boolean,
+  o: Record<string, unknown>,
+  log: (l: string) => void,
+): number {
+  const r = runTraining(c, data, out, { resume, quiet: Boolean(o.quiet), log });
   log(
     `best epoch ${r.bestEpoch}: test accuracy ${r.test.accuracy.toFixed(4)}, weighted F1 ${r.test.weightedF1.toFixed(4)}; summary in ${join(out, 'summary.json')}`,
   );
@@ -132,112 +154,119 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'data', type: 'string', help: "data to evaluate on (default: the run's)" },
   { name: 'split', type: 'string', help: 'train, dev, test (predict also: all)', default: 'test' },
   { name: 'out', type: 'string', help: 'predict: the JSONL file to write' },
+  { name: 'force', type: 'boolean', help: "use data whose class names differ from the run's; predict: replace an existing --out" },
 ];
 
-function openRun(o: Record<string, unknown>): { c: RunConfig; ds: ConversationDataset; model: ConversationModel; dir: string } {
+function openRun(o: Record<string, unknown>) {
   const dir = o.run as string | undefined;
   if (!dir) throw new UsageError('--run DIR is required (a directory made by mmbalance train)');
-  if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'best.safetensors'))) {
-    throw new UsageError(`${dir} is not a finished run directory (it needs config.json and best.safetensors)`);
-  }
-  const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as RunConfig;
-  if (o.data !== undefined) c.data.path = o.data as string;
-  const ds = loadRunData(c);
-  for (const m of c.modalities) {
-    if (ds.dims[m] === undefined) throw new UsageError(`the data has no '${m}' modality, which the run was trained on`);
-  }
-  const model = buildModel(c, ds);
+  if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'best.safetensors')))
+    throw new UsageError(`${dir} is not a run directory with weights (it needs config.json and best.safetensors)`);
+  const c = loadStoredConfig(join(dir, 'config.json'));
+  const stored = [...loadConversations(c).classNames];
+  if (o.data !== undefined) c.data.path = resolve(o.data as string);
+  const raw = loadConversations(c);
+  if (o.data !== undefined && JSON.stringify(raw.classNames) !== JSON.stringify(stored) && !o.force)
+    throw new UsageError(
+      `the data's classes (${raw.classNames.join(', ')}) differ from the run's (${stored.join(', ')}); predictions would be mislabelled. Pass --force to use it anyway.`,
+    );
+  for (const m of c.modalities)
+    if (raw.dims[m] === undefined) throw new UsageError(`the data has no '${m}' modality, which the run was trained on`);
+  const data = loadRunData(c, raw);
+  const model = buildRunModel(c, data);
   loadBest(dir, model);
-  return { c, ds, model, dir };
+  return { c, data, model, dir };
 }
 
-function splitOf(ds: ConversationDataset, name: string, allowAll: boolean) {
-  if (allowAll && name === 'all') return [...ds.splits.train, ...ds.splits.dev, ...ds.splits.test];
+function splitsOf(name: string, allowAll: boolean): SplitName[] {
+  if (allowAll && name === 'all') return ['train', 'dev', 'test'];
   if (name !== 'train' && name !== 'dev' && name !== 'test')
     throw new UsageError(`--split expects train, dev${allowAll ? ', test or all' : ' or test'} but received '${name}'`);
-  return ds.splits[name as SplitName];
+  return [name];
 }
 
+const EVAL_OPTIONS = RUN_OPTIONS.filter((s) => s.name !== 'out');
+
 export function evalCommand(argv: string[], log: (l: string) => void): number {
-  if (argv.includes('--help')) {
+  if (wantsHelp(argv)) {
     log(
-      formatHelp(
-        'Usage: mmbalance eval --run DIR [--data PATH] [--split test]',
-        RUN_OPTIONS.filter((s) => s.name !== 'out'),
-      ),
+      formatHelp("Usage: mmbalance eval --run DIR [--data PATH] [--split test]\n\nScores a run's best weights on a split.", EVAL_OPTIONS),
     );
     return 0;
   }
-  const o = parseOptions(
-    argv,
-    RUN_OPTIONS.filter((s) => s.name !== 'out'),
-  );
-  const { c, ds, model } = openRun(o);
-  const r = evaluate(model, splitOf(ds, o.split as string, false), {
-    modalities: c.modalities,
-    dims: ds.dims,
-    batchSize: c.train.batchSize,
-    numClasses: ds.classNames.length,
-  });
-  const perClass = Object.fromEntries(r.perClass.map((s, i) => [ds.classNames[i] ?? String(i), s]));
-  log(
-    JSON.stringify(
-      {
-        split: o.split,
-        accuracy: r.accuracy,
-        weightedF1: r.weightedF1,
-        macroF1: r.macroF1,
-        perClass,
-        unimodalAccuracy: r.unimodalAccuracy,
-        disparityRatio: r.disparityRatio,
-      },
-      null,
-      2,
-    ),
-  );
+  const o = parseOptions(argv, EVAL_OPTIONS);
+  const split = splitsOf(o.split as string, false)[0]!;
+  const { c, data, model } = openRun(o);
+  const p = predictSplit(model, data, split, { batchSize: c.train.batchSize, device: c.train.device });
+  try {
+    const r = scorePredictions(p, data.classNames.length);
+    const perClass = Object.fromEntries(r.perClass.map((s, i) => [data.classNames[i] ?? String(i), s]));
+    log(
+      JSON.stringify(
+        {
+          split,
+          accuracy: r.accuracy,
+          weightedF1: r.weightedF1,
+          macroF1: r.macroF1,
+          loss: r.loss,
+          perClass,
+          confusionMatrix: r.confusion,
+          unimodalAccuracy: r.unimodalAccuracy,
+          disparityRatio: r.disparityRatio,
+        },
+        null,
+        2,
+      ),
+    );
+  } finally {
+    p.dispose();
+  }
   return 0;
 }
 
 export function predictCommand(argv: string[], log: (l: string) => void): number {
-  if (argv.includes('--help')) {
-    log(formatHelp('Usage: mmbalance predict --run DIR --data PATH --out FILE.jsonl [--split test|all]', RUN_OPTIONS));
+  if (wantsHelp(argv)) {
+    log(
+      formatHelp(
+        'Usage: mmbalance predict --run DIR --out FILE.jsonl [--data PATH] [--split test|all]\n\nWrites one JSON line per sample.',
+        RUN_OPTIONS,
+      ),
+    );
     return 0;
   }
   const o = parseOptions(argv, RUN_OPTIONS);
   if (!o.out) throw new UsageError('--out FILE.jsonl is required');
-  const { c, ds, model } = openRun(o);
-  const dialogues = splitOf(ds, o.split as string, true);
+  if (existsSync(o.out as string) && !o.force) throw new UsageError(`${o.out} exists; pass --force to replace it`);
+  const splits = splitsOf(o.split as string, true);
+  const { c, data, model } = openRun(o);
   const lines: string[] = [];
-  model.eval();
-  for (const group of dialogueBatches(dialogues, { batchSize: c.train.batchSize })) {
-    scope(() =>
-      noGrad(() => {
-        const batch = makeBatch(group, c.modalities, ds.dims);
-        const out = model.forward(batch);
-        const probs = out.fused.softmax(1);
-        const C = ds.classNames.length;
-        const p = probs.toArray();
-        const uni = Object.fromEntries(c.modalities.map((m) => [m, out.unimodal[m]!.argmax(1).toArray()]));
-        let k = 0;
-        group.forEach((d) => {
-          for (let i = 0; i < d.labels.length; i++, k++) {
-            const row = p.slice(k * C, (k + 1) * C);
-            const pred = row.indexOf(Math.max(...row));
-            lines.push(
-              JSON.stringify({
-                dialogue: d.id,
-                utterance: i,
-                speaker: d.speakers[i],
-                label: ds.classNames[d.labels[i]!],
-                prediction: ds.classNames[pred],
-                probabilities: Object.fromEntries(ds.classNames.map((n, j) => [n, row[j]])),
-                unimodalPrediction: Object.fromEntries(c.modalities.map((m) => [m, ds.classNames[uni[m]![k]!]])),
-              }),
-            );
-          }
-        });
-      }),
-    );
+  const names = data.classNames;
+  for (const split of splits) {
+    const p = predictSplit(model, data, split, { batchSize: c.train.batchSize, device: c.train.device });
+    try {
+      const probs = p.fused.softmax(1).toArray();
+      const ids = p.index.toArray();
+      const y = p.labels.toArray();
+      const uni = Object.fromEntries(Object.entries(p.unimodal).map(([m, u]) => [m, u.argmax(1).toArray()]));
+      const C = names.length;
+      ids.forEach((id, k) => {
+        const row = probs.slice(k * C, (k + 1) * C);
+        const pred = row.indexOf(Math.max(...row));
+        lines.push(
+          JSON.stringify({
+            split,
+            id,
+            sample: data.sampleName(split, id),
+            label: names[y[k]!],
+            prediction: names[pred],
+            probabilities: Object.fromEntries(names.map((n, j) => [n, row[j]])),
+            unimodalPrediction: Object.fromEntries(Object.entries(uni).map(([m, u]) => [m, names[u[k]!]])),
+          }),
+        );
+      });
+    } finally {
+      p.dispose();
+    }
   }
   writeFileSync(o.out as string, lines.join('\n') + '\n');
   log(`wrote ${lines.length} predictions to ${o.out}`);
@@ -245,58 +274,129 @@ export function predictCommand(argv: string[], log: (l: string) => void): number
 }
 
 const DATA_OPTIONS: OptionSpec[] = [
-  { name: 'format', type: 'string', help: 'pickle schema: auto, ada2i, dialoguernn, meld', default: 'auto' },
+  { name: 'format', type: 'string', help: 'convert, inspect: pickle schema (auto, ada2i, dialoguernn, meld)', default: 'auto' },
+  { name: 'task', type: 'string', help: 'convert, inspect: CMU-MOSEI label task (label[task][vid])' },
   { name: 'seed', type: 'number', help: 'synth: random seed', default: 12 },
-  { name: 'set', type: 'list', help: 'synth: generator option key=value, repeatable (dialogues=40)' },
+  { name: 'set', type: 'list', help: 'synth: generator option key=value, repeatable (values as in train --set)' },
+  { name: 'force', type: 'boolean', help: 'convert, synth: replace an existing OUT' },
 ];
 
 const DATA_USAGE = `Usage:
-  mmbalance data convert IN.pkl OUT.safetensors [--format auto]   a feature pickle to the mmbalance format
-  mmbalance data synth OUT.safetensors [--seed 12] [--set key=value]  write the built-in synthetic data
-  mmbalance data inspect PATH [--format auto]                      counts, dimensions and classes`;
+  mmbalance data convert IN.pkl OUT.safetensors [--format auto] [--force]   a feature pickle to the mmbalance format
+  mmbalance data synth OUT.safetensors [--seed 12] [--set key=value]        write the built-in synthetic data
+  mmbalance data inspect PATH [--format auto]                            counts, dimensions and classes`;
+
+const SYNTH_HELP = `Generator options for data synth --set (defaults: IEMOCAP's shape):
+  dialogues=151            number of dialogues
+  testDialogues=31         dialogues in the test split (the last ones)
+  utterances=7433          total utterances (lengths adjusted to sum to it)
+  minLength=8 maxLength=110   dialogue length range
+  devFraction=0.1          training dialogues held out as dev (0: none)
+  classNames=[...]         class names (IEMOCAP's six by default)
+  classPrior=[...]         relative class frequencies
+  modalities={"text":768,"audio":512,"visual":1024}   modality -> dimension
+  separation={"text":2.0}  modality -> informativeness (class-mean distance in noise SDs)
+  latentDim=16 contextOffset=0.5 intensitySpread=0.5 persistence=0.8 contagion=0.3
+  themeWeight=0.5 speakers=["M","F"] speakerSwitch=0.85 name="synthetic-iemocap"`;
+
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return existsSync(b) && realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+function checkOutput(input: string | null, out: string, force: boolean): void {
+  if (input !== null && sameFile(input, out)) throw new UsageError(`the output ${out} is the input file; choose another OUT path`);
+  if (existsSync(out) && !force) throw new UsageError(`${out} exists; pass --force to replace it`);
+  if (!out.endsWith('.safetensors')) throw new UsageError(`OUT should end in .safetensors (received ${out})`);
+}
 
 export function dataCommand(argv: string[], log: (l: string) => void): number {
-  if (argv.length === 0 || argv.includes('--help')) {
+  if (argv.length === 0) {
     log(formatHelp(DATA_USAGE, DATA_OPTIONS));
-    return argv.length === 0 ? 2 : 0;
+    return 2;
+  }
+  if (wantsHelp(argv)) {
+    log(formatHelp(DATA_USAGE, DATA_OPTIONS));
+    if (argv[0] === 'synth') log(`\n${SYNTH_HELP}`);
+    return 0;
   }
   const pos: string[] = [];
-  const o = parseOptions(argv, DATA_OPTIONS, pos);
+  const o = parseOptions(argv, DATA_OPTIONS, pos, 3);
   const [sub, a, b] = pos;
-  const read = (path: string): ConversationDataset =>
-    path.endsWith('.safetensors')
-      ? loadRunData({ ...defaultRunConfig(), data: { path, format: 'mmbalance', synth: {}, devFraction: 0.1, devMode: 'shuffle' } })
-      : readErcPickle(path, { format: o.format as never });
+  const want = (n: number, usage: string): void => {
+    if (pos.length - 1 !== n) throw new UsageError(`data ${sub} expects ${usage}`);
+  };
+  const readOpts = { format: o.format as never, ...(o.task !== undefined ? { task: o.task as string } : {}) };
   switch (sub) {
     case 'convert': {
-      if (!a || !b) throw new UsageError('data convert needs IN and OUT paths');
-      const ds = readErcPickle(a, { format: o.format as never });
-      saveDataset(ds, b);
+      want(2, 'IN and OUT paths: mmbalance data convert IN.pkl OUT.safetensors');
+      if (!existsSync(a!)) throw new UsageError(`the input ${a} does not exist`);
+      checkOutput(a!, b!, Boolean(o.force));
+      const ds = readErcPickle(a!, readOpts);
+      saveDataset(ds, b!);
       log(inspectDataset(ds));
       log(`wrote ${b}`);
       return 0;
     }
     case 'synth': {
-      if (!a) throw new UsageError('data synth needs an OUT path');
+      want(1, 'an OUT path: mmbalance data synth OUT.safetensors');
+      checkOutput(null, a!, Boolean(o.force));
       const opts: Record<string, unknown> = { seed: o.seed };
       for (const s of (o.set as string[] | undefined) ?? []) {
-        const eq = s.indexOf('=');
-        if (eq <= 0) throw new UsageError(`--set expects key=value but received '${s}'`);
-        const raw = s.slice(eq + 1);
-        opts[s.slice(0, eq)] = Number.isFinite(Number(raw)) ? Number(raw) : raw;
+        const { key, value } = parseAssignment(s);
+        opts[key] = value;
       }
       const ds = synthConversations(opts);
-      saveDataset(ds, a);
+      saveDataset(ds, a!);
       log(inspectDataset(ds));
       log(`wrote ${a}`);
       return 0;
     }
     case 'inspect': {
-      if (!a) throw new UsageError('data inspect needs a PATH');
-      log(inspectDataset(read(a)));
+      want(1, 'a PATH: mmbalance data inspect PATH');
+      if (!existsSync(a!)) throw new UsageError(`${a} does not exist`);
+      const c = defaultRunConfig();
+      c.data.path = a!;
+      c.data.format = a!.endsWith('.safetensors') ? 'mmbalance' : (o.format as string);
+      c.data.task = (o.task as string | undefined) ?? null;
+      const ds = a!.endsWith('.safetensors')
+        ? loadConversations({ ...c, data: { ...c.data, devFraction: 0.1 } })
+        : readErcPickle(a!, readOpts);
+      log(inspectDataset(ds));
       return 0;
     }
     default:
       throw new UsageError(`unknown data command '${sub ?? ''}'; use convert, synth or inspect (see mmbalance data --help)`);
   }
 }
+
+const CONFIG_OPTIONS: OptionSpec[] = [
+  { name: 'preset', type: 'string', help: 'show the defaults under this preset', default: DEFAULT_PRESET },
+];
+
+export function configCommand(argv: string[], log: (l: string) => void): number {
+  if (wantsHelp(argv)) {
+    log(
+      formatHelp(
+        'Usage: mmbalance config [--preset P]\n\nLists every config key (for --set and --config) with its default, type and meaning.',
+        CONFIG_OPTIONS,
+      ),
+    );
+    return 0;
+  }
+  const o = parseOptions(argv, CONFIG_OPTIONS);
+  const c = applyPreset(defaultRunConfig(), o.preset as string);
+  log(`Config keys, with their defaults under preset ${o.preset} (set one with --set key=value):\n${describeConfig(c)}`);
+  log(
+    `\nPresets:\n${Object.entries(PRESETS)
+      .map(([k, p]) => `  ${k.padEnd(16)} ${p.help}`)
+      .join('\n')}`,
+  );
+  return 0;
+}
+
+export { ConfigError };

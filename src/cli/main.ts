@@ -1,6 +1,7 @@
 import { libtorchVersion } from '../engine/runtime.js';
 import { UsageError, nearest } from './args.js';
-import { dataCommand, evalCommand, predictCommand, trainCommand } from './commands.js';
+import { MMBALANCE_VERSION } from '../train/experiment.js';
+import { ConfigError, configCommand, dataCommand, evalCommand, predictCommand, trainCommand } from './commands.js';
 import { sweepCommand } from './sweep.js';
 
 const COMMANDS: Record<string, (argv: string[], log: (l: string) => void) => number> = {
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, (argv: string[], log: (l: string) => void) => num
   predict: predictCommand,
   data: dataCommand,
   sweep: sweepCommand,
+  config: configCommand,
 };
 
 const USAGE = `mmbalance: balanced multimodal learning on libtorch
@@ -21,19 +23,29 @@ Commands:
   predict    write per-utterance predictions of a run as JSON lines
   data       convert, generate or inspect datasets
   sweep      train each modality combination over several seeds and tabulate the results
+  config     list every configuration key with its default, type and meaning
+  help CMD   show a command's help
   version    print the mmbalance and libtorch versions
 
-Run 'mmbalance <command> --help' for a command's options.`;
+Run 'mmbalance <command> --help' (or -h) for a command's options.`;
 
 export async function main(argv: string[], log: (l: string) => void = (l) => console.log(l)): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    if (cmd === 'help' && rest.length > 0) {
+      const target = COMMANDS[rest[0]!];
+      if (!target) {
+        const near = nearest(rest[0]!, Object.keys(COMMANDS));
+        throw new UsageError(`no command '${rest[0]}'${near ? `; did you mean '${near}'?` : ''} (see mmbalance --help)`);
+      }
+      return target(['--help'], log);
+    }
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       log(USAGE);
       return cmd === undefined ? 2 : 0;
     }
     if (cmd === 'version' || cmd === '--version') {
-      log(`mmbalance 0.1.0 (libtorch ${libtorchVersion()})`);
+      log(`mmbalance ${MMBALANCE_VERSION} (libtorch ${libtorchVersion()})`);
       return 0;
     }
     const run = COMMANDS[cmd];
@@ -43,7 +55,7 @@ export async function main(argv: string[], log: (l: string) => void = (l) => con
     }
     return run(rest, log);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
       console.error(`mmbalance: ${e.message}`);
       return 2;
     }
@@ -58,6 +70,7 @@ export async function main(argv: string[], log: (l: string) => void = (l) => con
       'TrainingError',
       'ArgumentError',
       'TorchError',
+      'RunLockedError',
     ];
     if (known.includes(err.name)) {
       console.error(`mmbalance: ${err.name}: ${err.message}`);

@@ -1,17 +1,24 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeStrategy } from '../balance/index.js';
 import type { ConversationDataset } from '../data/types.js';
-import { type OptionSpec, UsageError, formatHelp, parseOptions } from './args.js';
-import { TRAIN_OPTIONS, buildConfig, defaultRunDir, runTraining } from './commands.js';
-import { loadRunData } from './data_source.js';
-import { parseModalities } from './run_config.js';
+import { ensureWritableDir, loadConversations, loadRunData, runDirState, runTraining } from '../train/experiment.js';
+import { type RunConfig, configDifferences, parseModalities, readJsonObject } from '../train/run_config.js';
+import { acquireRunLock } from '../train/run_lock.js';
+import { type OptionSpec, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
+import { TRAIN_OPTIONS, buildConfig, defaultRunDir } from './commands.js';
+import { makeDirs } from '../io/dirs.js';
 
 const SWEEP_OPTIONS: OptionSpec[] = [
-  ...TRAIN_OPTIONS.filter((s) => !['modalities', 'resume', 'out'].includes(s.name)),
+  ...TRAIN_OPTIONS.filter((s) => !['modalities', 'resume', 'out', 'help-config'].includes(s.name)),
   { name: 'modalities', type: 'string', help: 'combinations to train, separated by commas (tav,ta,tv,av)', default: 'tav,ta,tv,av' },
   { name: 'seeds', type: 'number', help: 'runs per combination, with seeds seed, seed+1, ...', default: 3 },
-  { name: 'out', type: 'string', help: 'sweep directory; default runs/<time>-sweep-<method>' },
+  {
+    name: 'out',
+    type: 'string',
+    help: 'sweep directory; rerunning into it skips finished runs and resumes interrupted ones',
+    shownDefault: 'runs/<time>-sweep-<method>',
+  },
 ];
 
 export interface SweepRow {
@@ -75,12 +82,30 @@ export function sweepMarkdown(rows: SweepRow[], title: string): string {
   return lines.join('\n');
 }
 
+/** Every combination listed once, in the order given. */
+export function parseCombinations(spec: string, available: readonly string[]): string[][] {
+  const combos = spec
+    .split(/[ ,]+/)
+    .filter(Boolean)
+    .map((s) => parseModalities(s, available));
+  const seen = new Set<string>();
+  for (const c of combos) {
+    const k = [...c].sort().join('+');
+    if (seen.has(k)) throw new UsageError(`--modalities lists ${c.join('+')} twice; list each combination once`);
+    seen.add(k);
+  }
+  if (combos.length === 0) throw new UsageError('--modalities lists no combination');
+  return combos;
+}
+
 export function sweepCommand(argv: string[], log: (l: string) => void): number {
-  if (argv.includes('--help')) {
+  if (wantsHelp(argv)) {
     log(
       formatHelp(
-        'Usage: mmbalance sweep [--preset P] [--data PATH] [--modalities tav,ta,tv,av] [--seeds 3] [train options]',
+        'Usage: mmbalance sweep [--preset P] [--data PATH] [--modalities tav,ta,tv,av] [--seeds 3] [train options]\n\n' +
+          'Trains each modality combination with several seeds and tabulates test scores (sweep.md, sweep.json).',
         SWEEP_OPTIONS,
+        ['mmbalance sweep --preset ada2i-iemocap --data iemocap.safetensors --modalities tav,ta,tv,av --seeds 3 --out runs/sweep'],
       ),
     );
     return 0;
@@ -91,36 +116,60 @@ export function sweepCommand(argv: string[], log: (l: string) => void): number {
   const base = buildConfig(o);
   makeStrategy(base.method, base.methodOptions);
   const out = (o.out as string | undefined) ?? defaultRunDir(`sweep-${base.method}`);
-  mkdirSync(out, { recursive: true });
-  const results: { modalities: string[]; seed: number; weightedF1: number; accuracy: number }[] = [];
-  let allModalities: string[] = [];
-  const dataBySeed = new Map<number, ConversationDataset>();
-  for (let k = 0; k < seeds; k++) {
-    const seed = base.train.seed + k;
-    const c0 = structuredClone(base);
-    c0.train.seed = seed;
-    // The dev hold-out and the built-in data depend on the seed: load once per seed.
-    if (!dataBySeed.has(seed)) dataBySeed.set(seed, loadRunData(c0));
-    const ds = dataBySeed.get(seed)!;
-    allModalities = ds.modalities;
-    const combos = (o.modalities as string)
-      .split(/[ ,]+/)
-      .filter(Boolean)
-      .map((spec) => parseModalities(spec, ds.modalities));
-    for (const combo of combos) {
-      const c = structuredClone(c0);
-      c.modalities = combo;
-      const dir = join(out, combo.join('+'), `seed-${seed}`);
-      const r = runTraining(c, ds, dir, { quiet: Boolean(o.quiet), log });
-      results.push({ modalities: combo, seed, weightedF1: r.test.weightedF1, accuracy: r.test.accuracy });
-      log(`${combo.join('+')} seed ${seed}: test weighted F1 ${r.test.weightedF1.toFixed(4)}, accuracy ${r.test.accuracy.toFixed(4)}`);
-    }
+  ensureWritableDir(out, false);
+  // The combinations are checked against the data before anything is written.
+  const first = loadConversations(base);
+  const combos = parseCombinations(o.modalities as string, first.modalities);
+  const plan = { config: base, modalities: combos, seeds };
+  const planPath = join(out, 'sweep.plan.json');
+  if (existsSync(planPath)) {
+    const prev = readJsonObject(planPath, 'the sweep plan') as unknown as typeof plan;
+    const diff = configDifferences(prev.config, base);
+    if (diff.length > 0 || JSON.stringify(prev.modalities) !== JSON.stringify(combos) || prev.seeds !== seeds)
+      throw new UsageError(
+        `${out} holds a sweep with other settings (${diff.map((d) => d.key).join(', ') || 'modalities or seeds'}); continue it with the same options, or use another --out`,
+      );
+    log(`mmbalance: continuing the sweep in ${out} (finished runs are kept)`);
   }
-  const rows = sweepTable(results, allModalities);
-  const md = sweepMarkdown(rows, `${base.method} on ${dataBySeed.values().next().value?.name ?? 'data'}, ${seeds} seed(s)`);
-  writeFileSync(join(out, 'sweep.json'), JSON.stringify({ config: base, results, rows }, null, 2) + '\n');
-  writeFileSync(join(out, 'sweep.md'), md + '\n');
-  log(md);
-  log(`wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.json')}`);
+  ensureWritableDir(out);
+  const release = acquireRunLock(out);
+  try {
+    writeFileSync(planPath, JSON.stringify(plan, null, 2) + '\n');
+    const results: { modalities: string[]; seed: number; weightedF1: number; accuracy: number; dir: string }[] = [];
+    const dataBySeed = new Map<number, ConversationDataset>([[base.train.seed, first]]);
+    for (let k = 0; k < seeds; k++) {
+      const seed = base.train.seed + k;
+      const c0: RunConfig = structuredClone(base);
+      c0.train.seed = seed;
+      // The dev hold-out and the built-in data depend on the seed: load once per seed.
+      if (!dataBySeed.has(seed)) dataBySeed.set(seed, loadConversations(c0));
+      const raw = dataBySeed.get(seed)!;
+      for (const combo of combos) {
+        const c = structuredClone(c0);
+        c.modalities = combo;
+        const dir = join(out, combo.join('+'), `seed-${seed}`);
+        const state = runDirState(dir);
+        let r: { test: { weightedF1: number; accuracy: number } };
+        if (state === 'finished') {
+          const s = readJsonObject(join(dir, 'summary.json'), 'the run summary') as { test: { weightedF1: number; accuracy: number } };
+          r = s;
+          log(`${combo.join('+')} seed ${seed}: finished before, kept`);
+        } else {
+          makeDirs(dir);
+          r = runTraining(c, loadRunData(c, raw), dir, { resume: state === 'resumable', quiet: Boolean(o.quiet), log });
+        }
+        results.push({ modalities: combo, seed, weightedF1: r.test.weightedF1, accuracy: r.test.accuracy, dir });
+        log(`${combo.join('+')} seed ${seed}: test weighted F1 ${r.test.weightedF1.toFixed(4)}, accuracy ${r.test.accuracy.toFixed(4)}`);
+      }
+    }
+    const rows = sweepTable(results, first.modalities);
+    const md = sweepMarkdown(rows, `${base.method} on ${first.name}, ${seeds} seed(s)`);
+    writeFileSync(join(out, 'sweep.json'), JSON.stringify({ config: base, results, rows }, null, 2) + '\n');
+    writeFileSync(join(out, 'sweep.md'), md + '\n');
+    log(md);
+    log(`wrote ${join(out, 'sweep.md')} and ${join(out, 'sweep.json')}`);
+  } finally {
+    release();
+  }
   return 0;
 }

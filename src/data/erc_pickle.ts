@@ -3,8 +3,10 @@
  * producing a ConversationDataset. Three layouts are known (see docs/formats.md):
  *
  * - 'ada2i': the Ada2I / CORECT dict with keys speaker, label, text, audio, visual, sentence
- *   (each dialogue id -> one entry per utterance), trainVid, testVid and optionally validVid or
- *   devVid.
+ *   (each dialogue id -> one entry per utterance), trainVid, testVid and optionally a dev split
+ *   as validVid, valVid or devVid. CMU-MOSEI files have this layout with one more level in the
+ *   labels, label[task][video id], a task per label set (2-class or 7-class sentiment); the
+ *   `task` option picks one.
  * - 'dialoguernn': the DialogueRNN / DialogueGCN / MMGCN 9-tuple (videoIDs, videoSpeakers,
  *   videoLabels, videoText, videoAudio, videoVisual, videoSentence, trainVid, testVid).
  * - 'meld': MELD's `MELD_features_raw*.pkl` tuples. The layout is recognised by field types, as
@@ -15,6 +17,9 @@
  *
  * Features become float32 (float64 files lose precision beyond 7 digits, far below feature
  * noise). Speakers given as one-hot vectors become the index of their largest entry, as text.
+ *
+ * IEMOCAP's 6 classes can be narrowed to the 4-class protocol (hap, sad, neu, ang) with
+ * `iemocapClasses: 4`, in every layout, as this acts on the dataset once it is read.
  */
 import { basename } from 'node:path';
 import { isNdArray, readPickle, type NdArray, type UnpickleOptions } from './pickle.js';
@@ -26,6 +31,15 @@ export const IEMOCAP_CLASSES: readonly string[] = ['hap', 'sad', 'neu', 'ang', '
 export const MELD_CLASSES: readonly string[] = ['neu', 'sup', 'fea', 'sad', 'joy', 'dis', 'ang'];
 /** MELD sentiment labels in the DialogueRNN preprocessing: neutral 0, positive 1, negative 2. */
 export const MELD_SENTIMENT_CLASSES: readonly string[] = ['neu', 'pos', 'neg'];
+/** IEMOCAP's 4-class protocol: its labels 0..3 keep their indices. */
+export const IEMOCAP_4_CLASSES: readonly string[] = ['hap', 'sad', 'neu', 'ang'];
+/**
+ * CMU-MOSEI binary sentiment, assuming 0 = negative and 1 = positive (in the usual binning,
+ * sentiment < 0 versus >= 0, so 'pos' includes neutral). A file coded otherwise needs classNames.
+ */
+export const MOSEI_2_CLASSES: readonly string[] = ['neg', 'pos'];
+/** CMU-MOSEI 7-class sentiment: labels 0..6 are the sentiment scores -3..+3, strongly negative to strongly positive. */
+export const MOSEI_7_CLASSES: readonly string[] = ['sneg', 'neg', 'wneg', 'neu', 'wpos', 'pos', 'spos'];
 
 export type ErcFormat = 'auto' | 'ada2i' | 'dialoguernn' | 'meld';
 const SCHEMAS: readonly Exclude<ErcFormat, 'auto'>[] = ['ada2i', 'dialoguernn', 'meld'];
@@ -50,6 +64,22 @@ export interface ErcReadOptions {
   encoding?: UnpickleOptions['encoding'];
   /** The dataset name (default: the file name). */
   name?: string;
+  /**
+   * For CMU-MOSEI files (labels under label[task][video id]): the task key to take labels from,
+   * as text (an integer key 7 is '7'). Optional when the file has a single task.
+   */
+  task?: string;
+  /**
+   * IEMOCAP's classes: 6 (default: hap, sad, neu, ang, exc, fru) or 4 (hap, sad, neu, ang).
+   * With 4, utterances labelled exc or fru are removed from their dialogue's sequence, so the
+   * dialogue context skips them, and dialogues left with no utterance are dropped.
+   */
+  iemocapClasses?: 6 | 4;
+  /**
+   * With iemocapClasses 4: relabel exc (4) as hap (0) before the filtering, as some papers do
+   * (default false: exc utterances are removed like fru ones).
+   */
+  mergeExcitement?: boolean;
 }
 
 /** The parts every layout provides, keyed by dialogue id as text. */
@@ -60,7 +90,11 @@ interface RawErc {
   features: Partial<Record<(typeof ALL_MODALITIES)[number], Map<string, unknown>>>;
   sentences?: Map<string, unknown>;
   splitIds: { train: unknown; test: unknown; dev?: unknown };
+  /** The key the dev split ids came from (validVid, valVid, devVid). */
+  devKey?: string;
   sentiment?: Map<string, unknown>;
+  /** CMU-MOSEI: the task the labels came from and every task the file has. */
+  task?: { name: string; available: string[] };
 }
 
 /** The file does not have a layout's shape (as opposed to having it with bad data). */
@@ -111,27 +145,57 @@ function looksLikeSentences(m: Map<string, unknown>): boolean {
   return typeof first === 'string';
 }
 
-function fromAda2i(v: unknown): RawErc {
+/**
+ * CMU-MOSEI's label[task][video id]: the labels of the task chosen by the task option, or of the
+ * only task. Task key names differ between releases, so any key is accepted.
+ */
+function moseiTask(label: Map<unknown, unknown>, o: ErcReadOptions): { labels: Map<string, unknown>; task: RawErc['task'] } {
+  const tasks = new Map<string, unknown>();
+  for (const [k, val] of label) tasks.set(idText(k), val);
+  const available = [...tasks.keys()];
+  const list = available.map((t) => JSON.stringify(t)).join(', ');
+  for (const [t, val] of tasks)
+    if (!(val instanceof Map))
+      throw new DatasetError(
+        `label[${JSON.stringify(t)}] is ${kindOf(val)} while other label entries are dicts: the file mixes the per-dialogue label layout with the CMU-MOSEI label[task][video id] one; keep one`,
+        { field: 'label' },
+      );
+  let name = o.task;
+  if (name === undefined) {
+    if (available.length > 1)
+      throw new DatasetError(
+        `the labels hold ${available.length} tasks (${list}), in the CMU-MOSEI label[task][video id] layout; pass the task option (data.task) naming the one to train on`,
+        { field: 'label' },
+      );
+    name = available[0]!;
+  } else if (!tasks.has(name))
+    throw new DatasetError(`the task option names ${JSON.stringify(name)}, which is not in this file; its tasks are ${list}`, {
+      field: 'label',
+    });
+  return { labels: dialogueMap(tasks.get(name), `label[${JSON.stringify(name)}]`), task: { name, available } };
+}
+
+function fromAda2i(v: unknown, o: ErcReadOptions): RawErc {
   if (!(v instanceof Map)) mismatch(`the top-level value is ${kindOf(v)}, not a dict`);
   const keys = [...v.keys()].map(String);
   const missing = ['speaker', 'label', 'trainVid', 'testVid'].filter((k) => !v.has(k));
   if (missing.length) mismatch(`the dict lacks key(s) ${missing.join(', ')} (it has ${keys.slice(0, 12).join(', ')})`);
-  const label = v.get('label');
-  if (label instanceof Map && firstValue(dialogueMap(label, 'label')) instanceof Map)
-    mismatch(
-      'label[...] holds dicts (the CMU-MOSEI label[task][vid] layout), which is not supported; pick one task and save label[task] as label',
-    );
   const features: RawErc['features'] = {};
   for (const m of ALL_MODALITIES) if (v.has(m)) features[m] = dialogueMap(v.get(m), m);
   if (Object.keys(features).length === 0) mismatch('the dict has none of the feature keys text, audio, visual');
-  const devKey = v.has('validVid') ? 'validVid' : v.has('devVid') ? 'devVid' : undefined;
+  const label = v.get('label');
+  // Dicts one level down mean label[task][video id] (CMU-MOSEI), not label[dialogue id].
+  const mosei = label instanceof Map && [...label.values()].some((x) => x instanceof Map) ? moseiTask(label, o) : undefined;
+  const devKey = ['validVid', 'valVid', 'devVid'].find((k) => v.has(k));
   return {
     schema: 'ada2i',
     speakers: dialogueMap(v.get('speaker'), 'speaker'),
-    labels: dialogueMap(label, 'label'),
+    labels: mosei?.labels ?? dialogueMap(label, 'label'),
     features,
     sentences: v.has('sentence') ? dialogueMap(v.get('sentence'), 'sentence') : undefined,
     splitIds: { train: v.get('trainVid'), test: v.get('testVid'), dev: devKey === undefined ? undefined : v.get(devKey) },
+    ...(devKey === undefined ? {} : { devKey }),
+    ...(mosei === undefined ? {} : { task: mosei.task }),
   };
 }
 
@@ -182,7 +246,7 @@ function fromMeld(v: unknown): RawErc {
   };
 }
 
-const READERS: Record<Exclude<ErcFormat, 'auto'>, (v: unknown) => RawErc> = {
+const READERS: Record<Exclude<ErcFormat, 'auto'>, (v: unknown, o: ErcReadOptions) => RawErc> = {
   ada2i: fromAda2i,
   dialoguernn: fromDialogueRnn,
   meld: fromMeld,
@@ -262,11 +326,17 @@ function featureMatrix(v: unknown, at: (u?: number) => DatasetError['location'],
   return { rows: vectors.length, dim: Math.max(dim, 0), data };
 }
 
-function labelsOf(v: unknown, at: (u?: number) => DatasetError['location'], field: string): Int32Array {
+/** `scoresHint` adds to the error for real-valued labels (what such scores are and what to do). */
+function labelsOf(v: unknown, at: (u?: number) => DatasetError['location'], field: string, scoresHint = ''): Int32Array {
   const list = entries(v, () => `${field} of dialogue ${JSON.stringify(at().dialogue)}`);
   const out = new Int32Array(list.length);
   list.forEach((x, u) => {
     const n = toNumber(isNdArray(x) && x.shape.length === 0 ? (x.data as ArrayLike<unknown>)[0] : x);
+    if (Number.isFinite(n) && !Number.isInteger(n))
+      throw new DatasetError(`is ${n}, a real number: labels must be integer class indices (0, 1, ...), not scores${scoresHint}`, {
+        ...at(u),
+        field,
+      });
     if (!Number.isInteger(n) || Math.abs(n) > 2 ** 31 - 1)
       throw new DatasetError(`is ${typeof x === 'string' ? JSON.stringify(x) : kindOf(x)}, not an integer class index`, {
         ...at(u),
@@ -321,6 +391,15 @@ function detectClassNames(
   maxLabel: number,
 ): { names: string[]; from: string } {
   if (o.classNames !== undefined) return { names: [...o.classNames], from: 'option' };
+  if (raw.task !== undefined) {
+    const t = JSON.stringify(raw.task.name);
+    if (maxLabel <= 1) return { names: [...MOSEI_2_CLASSES], from: `2 label values (CMU-MOSEI task ${t})` };
+    if (maxLabel === MOSEI_7_CLASSES.length - 1) return { names: [...MOSEI_7_CLASSES], from: `7 label values (CMU-MOSEI task ${t})` };
+    throw new DatasetError(
+      `the CMU-MOSEI task ${t} has labels 0..${maxLabel}, neither 2-class (0..1) nor 7-class (0..6) sentiment; pass classNames (one name per label index)`,
+      { field: 'labels' },
+    );
+  }
   if (o.labels === 'sentiment') return { names: [...MELD_SENTIMENT_CLASSES], from: 'MELD sentiment' };
   if (raw.schema === 'meld') return { names: [...MELD_CLASSES], from: 'MELD layout' };
   // Ada2I's MELD features: audio 300, visual 342 (IEMOCAP's are 512 and 1024).
@@ -336,6 +415,58 @@ function detectClassNames(
 }
 
 /**
+ * IEMOCAP's 4-class protocol: keeps the utterances labelled hap, sad, neu or ang (exc counting as
+ * hap when merging). The others leave the sequence, so the dialogue context goes straight from
+ * the utterance before to the one after; dialogues with nothing left are dropped, as a dialogue
+ * needs utterances. Labels 0..3 keep their indices.
+ */
+function narrowToIemocap4(ds: ConversationDataset, merge: boolean): { ds: ConversationDataset; utterances: number; dialogues: number } {
+  let utterances = 0;
+  let dialogues = 0;
+  const splits: Record<SplitName, Dialogue[]> = { train: [], dev: [], test: [] };
+  for (const split of ['train', 'dev', 'test'] as const)
+    for (const d of ds.splits[split]) {
+      const labels = merge ? d.labels.map((y) => (y === 4 ? 0 : y)) : d.labels;
+      const keep: number[] = [];
+      labels.forEach((y, i) => {
+        if (y < IEMOCAP_4_CLASSES.length) keep.push(i);
+      });
+      utterances += labels.length - keep.length;
+      if (keep.length === 0) {
+        dialogues++;
+        continue;
+      }
+      if (keep.length === labels.length) {
+        splits[split].push({ ...d, labels });
+        continue;
+      }
+      const features: Record<string, Float32Array> = {};
+      for (const m of ds.modalities) {
+        const dim = ds.dims[m]!;
+        const src = d.features[m]!;
+        const out = new Float32Array(keep.length * dim);
+        keep.forEach((i, k) => out.set(src.subarray(i * dim, (i + 1) * dim), k * dim));
+        features[m] = out;
+      }
+      const kept: Dialogue = {
+        id: d.id,
+        features,
+        labels: Int32Array.from(keep, (i) => labels[i]!),
+        speakers: keep.map((i) => d.speakers[i]!),
+      };
+      if (d.sentences !== undefined) kept.sentences = keep.map((i) => d.sentences![i]!);
+      splits[split].push(kept);
+    }
+  for (const split of ['train', 'test'] as const)
+    if (splits[split].length === 0)
+      throw new DatasetError(
+        `no ${split} dialogue keeps an utterance labelled hap, sad, neu or ang, so the 4-class data has no ${split} split; use iemocapClasses 6, or check the labels`,
+        { split },
+      );
+  return { ds: { ...ds, classNames: [...IEMOCAP_4_CLASSES], splits }, utterances, dialogues };
+}
+
+/**
  * Builds a ConversationDataset from an unpickled ERC value (see readErcPickle). Exposed for data
  * already in memory; `name` defaults to 'erc'.
  */
@@ -343,11 +474,20 @@ export function ercDatasetFromValue(value: unknown, o: ErcReadOptions = {}): Con
   const format = o.format ?? 'auto';
   if (format !== 'auto' && !SCHEMAS.includes(format))
     throw new DatasetError(`unknown format ${JSON.stringify(format)}; use one of auto, ${SCHEMAS.join(', ')}`);
+  const iemocap4 = o.iemocapClasses === 4;
+  if (o.iemocapClasses !== undefined && o.iemocapClasses !== 6 && !iemocap4)
+    throw new DatasetError(
+      `iemocapClasses is ${JSON.stringify(o.iemocapClasses)}; use 6 (hap, sad, neu, ang, exc, fru) or 4 (hap, sad, neu, ang)`,
+    );
+  if (o.mergeExcitement && !iemocap4)
+    throw new DatasetError('mergeExcitement relabels exc as hap for the 4-class protocol; it needs iemocapClasses 4');
+  if (iemocap4 && o.classNames !== undefined)
+    throw new DatasetError('iemocapClasses 4 names the classes (hap, sad, neu, ang); pass it or classNames, not both');
   let raw: RawErc | undefined;
   const tried: string[] = [];
   for (const schema of format === 'auto' ? SCHEMAS : [format]) {
     try {
-      raw = READERS[schema](value);
+      raw = READERS[schema](value, o);
       break;
     } catch (e) {
       if (!(e instanceof SchemaMismatch)) throw e;
@@ -367,6 +507,16 @@ export function ercDatasetFromValue(value: unknown, o: ErcReadOptions = {}): Con
         field: 'modalities',
       });
   if (modalities.length === 0) throw new DatasetError('modalities is empty; pick at least one of ' + available.join(', '));
+  if (o.task !== undefined && raw.task === undefined)
+    throw new DatasetError(
+      `the task option (${JSON.stringify(o.task)}) picks a label set in CMU-MOSEI files (label[task][video id]); this ${raw.schema} file has one label per utterance, so drop the option`,
+      { field: 'labels' },
+    );
+  if (o.labels === 'sentiment' && raw.task !== undefined)
+    throw new DatasetError(
+      'the labels option (sentiment) is for MELD files; in this CMU-MOSEI file the labels come from a task, chosen with the task option (data.task)',
+      { field: 'labels' },
+    );
   if (o.labels === 'sentiment' && raw.sentiment === undefined)
     throw new DatasetError(`sentiment labels exist only in the MELD layout; this is a ${raw.schema} file`, { field: 'labels' });
   const labelMap = o.labels === 'sentiment' ? raw.sentiment! : raw.labels;
@@ -376,11 +526,14 @@ export function ercDatasetFromValue(value: unknown, o: ErcReadOptions = {}): Con
   const splits: Record<SplitName, Dialogue[]> = { train: [], dev: [], test: [] };
   const owner = new Map<string, SplitName>();
   let maxLabel = -1;
+  let minLabel = 0;
+  const scoresHint =
+    raw.task === undefined ? '' : ' (raw CMU-MOSEI sentiment scores in [-3, 3] must be binned into the 2-class or 7-class labels first)';
   const splitFields: [SplitName, unknown, string][] = [
     ['train', raw.splitIds.train, 'trainVid'],
     ['test', raw.splitIds.test, 'testVid'],
   ];
-  if (raw.splitIds.dev !== undefined) splitFields.push(['dev', raw.splitIds.dev, 'validVid/devVid']);
+  if (raw.splitIds.dev !== undefined) splitFields.push(['dev', raw.splitIds.dev, raw.devKey ?? 'the dev split ids']);
   for (const [split, ids, splitField] of splitFields) {
     for (const id of idList(ids, splitField)) {
       const at = (u?: number): DatasetError['location'] => ({ split, dialogue: id, ...(u === undefined ? {} : { utterance: u }) });
@@ -400,8 +553,11 @@ export function ercDatasetFromValue(value: unknown, o: ErcReadOptions = {}): Con
           );
         return v;
       };
-      const labels = labelsOf(need(labelMap, labelField), at, labelField);
-      for (const y of labels) maxLabel = Math.max(maxLabel, y);
+      const labels = labelsOf(need(labelMap, labelField), at, labelField, scoresHint);
+      for (const y of labels) {
+        maxLabel = Math.max(maxLabel, y);
+        minLabel = Math.min(minLabel, y);
+      }
       const features: Record<string, Float32Array> = {};
       for (const m of modalities) {
         const mat = featureMatrix(need(raw.features[m as (typeof ALL_MODALITIES)[number]], m), at, m);
@@ -423,7 +579,17 @@ export function ercDatasetFromValue(value: unknown, o: ErcReadOptions = {}): Con
   }
   for (const m of modalities) if (dims[m] === undefined) dims[m] = 0;
 
+  if (raw.task !== undefined && minLabel < 0)
+    throw new DatasetError(
+      `the labels of CMU-MOSEI task ${JSON.stringify(raw.task.name)} go down to ${minLabel}: they look like sentiment scores (-3..+3), not class indices 0..K-1; shift them (the 7-class labels are score + 3) or pick another task`,
+      { field: 'labels' },
+    );
   const classes = detectClassNames(raw, o, dims, maxLabel);
+  if (iemocap4 && classes.names.join() !== IEMOCAP_CLASSES.join())
+    throw new DatasetError(
+      `iemocapClasses 4 narrows IEMOCAP's 6 classes, but this file's classes are ${classes.names.join(', ')} (${classes.from}); drop the option`,
+      { field: 'labels' },
+    );
   let ds: ConversationDataset = {
     name: o.name ?? 'erc',
     modalities,
@@ -435,12 +601,28 @@ export function ercDatasetFromValue(value: unknown, o: ErcReadOptions = {}): Con
       reader: 'erc_pickle',
       schema: raw.schema,
       classNamesFrom: classes.from,
-      labels: o.labels ?? 'emotion',
+      labels: raw.task === undefined ? (o.labels ?? 'emotion') : 'task',
+      ...(raw.task === undefined ? {} : { task: raw.task.name, tasks: JSON.stringify(raw.task.available) }),
+      ...(raw.devKey === undefined ? {} : { devSplitKey: raw.devKey }),
+      ...(o.iemocapClasses === undefined ? {} : { iemocapClasses: String(o.iemocapClasses) }),
     },
   };
-  // Validate before the hold-out, so problems are reported against the file's own splits.
+  // Validate before the hold-out and the class narrowing, so problems are reported against the
+  // file's own splits and utterances.
   validateDataset(ds);
-  if (splits.dev.length === 0) {
+  if (iemocap4) {
+    const merge = o.mergeExcitement ?? false;
+    const narrowed = narrowToIemocap4(ds, merge);
+    ds = narrowed.ds;
+    ds.meta = {
+      ...ds.meta,
+      classNamesFrom: 'IEMOCAP 4-class protocol (iemocapClasses 4)',
+      mergeExcitement: String(merge),
+      droppedUtterances: String(narrowed.utterances),
+      droppedDialogues: String(narrowed.dialogues),
+    };
+  }
+  if (ds.splits.dev.length === 0) {
     const devFraction = o.devFraction ?? 0.1;
     const seed = o.seed ?? 0;
     try {

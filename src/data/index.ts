@@ -1,4 +1,7 @@
 export * from './types.js';
+export * from './dataset.js';
+export { ConversationData } from './conversation/dataset.js';
+export { type ConversationBatch, type ConversationLayout, makeBatch, dialogueBatches } from './conversation/batch.js';
 export * from './split.js';
 export * from './synth.js';
 export {
@@ -18,6 +21,9 @@ export {
   IEMOCAP_CLASSES,
   MELD_CLASSES,
   MELD_SENTIMENT_CLASSES,
+  IEMOCAP_4_CLASSES,
+  MOSEI_2_CLASSES,
+  MOSEI_7_CLASSES,
   readErcPickle,
   ercDatasetFromValue,
 } from './erc_pickle.js';

@@ -15,8 +15,9 @@ export interface Dialogue {
   sentences?: string[];
 }
 
-export type SplitName = 'train' | 'dev' | 'test';
-export const SPLITS: readonly SplitName[] = ['train', 'dev', 'test'];
+import type { SplitName } from './dataset.js';
+
+export { type SplitName, SPLITS } from './dataset.js';
 
 export interface ConversationDataset {
   /** A short name for reports (a file name, 'synthetic-iemocap'...). */

@@ -1,41 +1,24 @@
-import { checkOneOf, invalid } from '../engine/errors.js';
+import { invalid } from '../engine/errors.js';
+import * as F from '../engine/functional.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { ConversationBatch } from '../data/batch.js';
+import type { Batch } from '../data/dataset.js';
+import type { ConversationLayout } from '../data/conversation/batch.js';
 import { ModuleDict } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import { type ConversationEncoder, type EncoderKind, ENCODER_KINDS, makeEncoder } from './encoders.js';
+import { type ParamRef, wholeRefs } from '../nn/param_ref.js';
+import { type ConversationEncoder, type EncoderKind, encoders, makeEncoder } from './encoders.js';
 import { AFW } from './afw.js';
 import type { AMWMode } from './amw.js';
-import { type FusionHead, type HeadKind, HEAD_KINDS, makeHead } from './fusion.js';
+import { type FusionHead, type HeadKind, heads, makeHead } from './fusion.js';
+import type { ModelOutputs, MultimodalModel } from './model.js';
 
-export interface ModelOutputs {
-  /** (N, C) fused logits of the real utterances. */
-  fused: Tensor;
-  /** modality -> (N, C) unimodal logits. */
-  unimodal: Record<string, Tensor>;
-  /** modality -> (N, h_m) encoder features of the real utterances. */
-  features: Record<string, Tensor>;
-  /** Loss terms the model itself contributes (an auxiliary objective), added by the loop by name. */
-  losses?: Record<string, Tensor>;
-  /** (N, C) auxiliary logits the loop trains with cross entropy against the labels, by name. */
-  auxLogits?: Record<string, Tensor>;
-}
-
-/** What every multimodal model tells the training loop and the balancing methods. */
-export interface MultimodalModel extends Module {
-  readonly modalities: string[];
-  readonly numClasses: number;
-  /** The parameters of each modality's encoder: what modality-wise gradient methods act on. */
-  modalityParameters(): Record<string, Tensor[]>;
-  readonly head: FusionHead;
-  forward(batch: ConversationBatch): ModelOutputs;
-}
+export type { ModelOutputs, MultimodalModel } from './model.js';
 
 export interface ConversationModelConfig {
   encoder: EncoderKind;
   hidden: number;
   layers: number;
-  nhead?: number;
+  nhead?: number | null;
   dimFeedforward: number;
   dropout: number;
   maskPadding: boolean;
@@ -68,6 +51,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   encoder: 'transformer',
   hidden: 300,
   layers: 2,
+  nhead: null,
   dimFeedforward: 2048,
   dropout: 0.1,
   maskPadding: true,
@@ -91,6 +75,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
  * conversations. Losses and metrics see only the real utterances.
  */
 export class ConversationModel extends Module implements MultimodalModel {
+  readonly kind = 'conversation';
   readonly encoders: ModuleDict<ConversationEncoder>;
   readonly head: FusionHead;
   readonly afw: AFW | null;
@@ -104,8 +89,8 @@ export class ConversationModel extends Module implements MultimodalModel {
   ) {
     super();
     const c = { ...DEFAULT_MODEL_CONFIG, ...config };
-    checkOneOf('encoder', c.encoder, ENCODER_KINDS);
-    checkOneOf('head', c.head, HEAD_KINDS);
+    encoders.get(c.encoder);
+    heads.get(c.head);
     if (modalities.length === 0) throw invalid('modalities', 'at least one modality', modalities);
     const enc: Record<string, ConversationEncoder> = {};
     for (const m of modalities) {
@@ -146,29 +131,53 @@ export class ConversationModel extends Module implements MultimodalModel {
     );
   }
 
-  modalityParameters(): Record<string, Tensor[]> {
+  /** 'encoder': each modality's encoder. 'branch': that, plus the modality's slice of a linear head. */
+  modalityParameters(role?: 'encoder'): Record<string, Tensor[]>;
+  modalityParameters(role: 'branch'): Record<string, ParamRef[]>;
+  modalityParameters(role: 'encoder' | 'branch' = 'encoder'): Record<string, Tensor[]> | Record<string, ParamRef[]> {
+    if (role === 'branch')
+      return Object.fromEntries(
+        this.modalities.map((m) => [m, [...wholeRefs(this.encoders.get(m).parameters()), ...this.head.branchParameters(m)]]),
+      );
+    if (role !== 'encoder') throw invalid('role', "'encoder' or 'branch'", role);
     return Object.fromEntries(this.modalities.map((m) => [m, this.encoders.get(m).parameters()]));
   }
 
-  forward(batch: ConversationBatch): ModelOutputs {
+  classWeightNorms(): Record<string, number[]> | null {
+    return this.head.classWeightNorms();
+  }
+
+  /**
+   * Logits of the batch's real utterances. The model's own objectives come back in `losses`, in
+   * this order: AFW's attention-mapping loss, the cross entropy of auxiliary logits (the paper's
+   * L_modal), and that of the MLP head's probes on detached features (which cannot reach the
+   * encoders).
+   */
+  forward(batch: Batch): ModelOutputs {
+    const layout = batch.layout as ConversationLayout | undefined;
+    if (layout?.kind !== 'conversation')
+      throw new Error('a conversation model needs conversation batches (dialogues padded with their masks); this batch has another layout');
     let padded: Record<string, Tensor> = {};
-    const [B, T] = batch.mask.shape as [number, number];
-    const packing = { realIndex: batch.realIndex, padMap: batch.padMap, B, T, keyPaddingMask: batch.paddingMask };
+    const [B, T] = layout.mask.shape as [number, number];
+    const packing = { realIndex: layout.realIndex, padMap: layout.padMap, B, T, keyPaddingMask: layout.paddingMask };
     for (const m of this.modalities) {
-      const x = batch.features[m];
-      if (x === undefined) throw new Error(`the batch has no '${m}' features (it has ${Object.keys(batch.features).join(', ')})`);
-      padded[m] = this.encoders.get(m).forward(x, batch.paddingMask, this.packed ? packing : undefined);
+      const x = batch.inputs[m];
+      if (x === undefined) throw new Error(`the batch has no '${m}' features (it has ${Object.keys(batch.inputs).join(', ')})`);
+      padded[m] = this.encoders.get(m).forward(x, layout.paddingMask, this.packed ? packing : undefined);
     }
     const losses: Record<string, Tensor> = {};
     if (this.afw) {
-      const out = this.afw.forward(padded, batch.mask);
+      const out = this.afw.forward(padded, layout.mask);
       padded = out.features;
       losses.afw = out.loss;
     }
     const features: Record<string, Tensor> = {};
-    for (const m of this.modalities) features[m] = padded[m]!.reshape(-1, padded[m]!.shape[2]!).indexSelect(0, batch.realIndex);
+    for (const m of this.modalities) features[m] = padded[m]!.reshape(-1, padded[m]!.shape[2]!).indexSelect(0, layout.realIndex);
     const { fused, unimodal, auxLogits } = this.head.forward(features);
-    return { fused, unimodal, features, losses, auxLogits };
+    for (const [k, logits] of Object.entries(auxLogits ?? {})) losses[k] = F.crossEntropy(logits, batch.labels);
+    if (this.head.unimodalProbes)
+      losses.probes = this.modalities.map((m) => F.crossEntropy(unimodal[m]!, batch.labels)).reduce((a, t) => a.add(t));
+    return { fused, unimodal, features, losses };
   }
 }
 

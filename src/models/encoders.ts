@@ -1,9 +1,10 @@
-import { checkInt, checkNumber, checkOneOf } from '../engine/errors.js';
+import { checkInt, checkNumber } from '../engine/errors.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ReLU, Sequential } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import { type Packing, pack, unpack } from '../nn/attention.js';
 import { TransformerEncoder, TransformerEncoderLayer } from '../nn/transformer.js';
+import { Registry } from './registry.js';
 
 /**
  * A per-modality encoder over a batch of conversations: (B, T, dIn) -> (B, T, outDim). With a
@@ -23,7 +24,7 @@ export function defaultHeads(d: number): number {
 export interface TransformerEncoderOptions {
   layers: number;
   /** Attention heads; default defaultHeads(dIn). */
-  nhead?: number;
+  nhead?: number | null;
   dimFeedforward: number;
   dropout: number;
   /** Mask padded utterances out of attention (true); false reproduces unmasked code. */
@@ -85,8 +86,18 @@ export class MLPEncoder extends ConversationEncoder {
   }
 }
 
-export type EncoderKind = 'transformer' | 'mlp';
-export const ENCODER_KINDS: readonly EncoderKind[] = ['transformer', 'mlp'];
+/** Builds a conversation encoder from its input width, output width and options. */
+export type EncoderFactory = (dIn: number, hidden: number, o: Partial<TransformerEncoderOptions>) => ConversationEncoder;
+
+/** Conversation encoders by name (config's `model.encoder`); register more with `encoders.register`. */
+export const encoders = new Registry<EncoderFactory>('encoder');
+encoders.register('transformer', (dIn, hidden, o) => new TransformerConversationEncoder(dIn, hidden, o));
+encoders.register(
+  'mlp',
+  (dIn, hidden, o) => new MLPEncoder(dIn, hidden, { layers: o.layers === undefined ? 1 : Math.min(o.layers, 2), dropout: o.dropout }),
+);
+
+export type EncoderKind = string;
 
 export function makeEncoder(
   kind: EncoderKind,
@@ -94,8 +105,5 @@ export function makeEncoder(
   hidden: number,
   o: Partial<TransformerEncoderOptions> = {},
 ): ConversationEncoder {
-  checkOneOf('encoder', kind, ENCODER_KINDS);
-  return kind === 'transformer'
-    ? new TransformerConversationEncoder(dIn, hidden, o)
-    : new MLPEncoder(dIn, hidden, { layers: o.layers === undefined ? 1 : Math.min(o.layers, 2), dropout: o.dropout });
+  return encoders.get(kind)(dIn, hidden, o);
 }

@@ -1,10 +1,11 @@
-import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
+import { checkInt, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
 import { cat } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ModuleDict, ReLU, Sequential } from '../nn/layers.js';
 import { AMWHead, type AMWMode } from './amw.js';
 import { FusionHead, type HeadOutputs, SlicedLinearHead } from './head.js';
+import { Registry } from './registry.js';
 
 export { FusionHead, type HeadOutputs, SlicedLinearHead };
 
@@ -83,31 +84,43 @@ export class MLPHead extends FusionHead {
   }
 }
 
-export type HeadKind = 'concat' | 'sum' | 'mlp' | 'amw';
-export const HEAD_KINDS: readonly HeadKind[] = ['concat', 'sum', 'mlp', 'amw'];
+/** Options every head factory receives (each uses what it needs). */
+export interface HeadOptions {
+  hidden?: number;
+  dropout?: number;
+  amwMode?: AMWMode;
+  amwScale?: number;
+  amwMlpHidden?: number;
+}
+
+export type HeadFactory = (modalities: string[], dims: Record<string, number>, numClasses: number, o: HeadOptions) => FusionHead;
+
+/** Fusion heads by name (config's `model.head`); register more with `heads.register`. */
+export const heads = new Registry<HeadFactory>('fusion head');
+heads.register('concat', (m, d, c) => new ConcatHead(m, d, c));
+heads.register('sum', (m, d, c) => new SumHead(m, d, c));
+heads.register('mlp', (m, d, c, o) => new MLPHead(m, d, c, o.hidden, o.dropout));
+heads.register(
+  'amw',
+  (m, d, c, o) =>
+    new AMWHead(
+      m,
+      d,
+      c,
+      o.amwMode === 'mmcosine'
+        ? { mode: 'mmcosine', scale: o.amwScale, mlpHidden: o.amwMlpHidden }
+        : { mode: o.amwMode, mlpHidden: o.amwMlpHidden },
+    ),
+);
+
+export type HeadKind = string;
 
 export function makeHead(
   kind: HeadKind,
   modalities: string[],
   dims: Record<string, number>,
   numClasses: number,
-  o: { hidden?: number; dropout?: number; amwMode?: AMWMode; amwScale?: number; amwMlpHidden?: number } = {},
+  o: HeadOptions = {},
 ): FusionHead {
-  switch (checkOneOf('head', kind, HEAD_KINDS)) {
-    case 'concat':
-      return new ConcatHead(modalities, dims, numClasses);
-    case 'sum':
-      return new SumHead(modalities, dims, numClasses);
-    case 'mlp':
-      return new MLPHead(modalities, dims, numClasses, o.hidden, o.dropout);
-    case 'amw':
-      return new AMWHead(
-        modalities,
-        dims,
-        numClasses,
-        o.amwMode === 'mmcosine'
-          ? { mode: 'mmcosine', scale: o.amwScale, mlpHidden: o.amwMlpHidden }
-          : { mode: o.amwMode, mlpHidden: o.amwMlpHidden },
-      );
-  }
+  return heads.get(kind)(modalities, dims, numClasses, o);
 }

@@ -4,6 +4,7 @@ import { noGrad } from '../engine/grad_mode.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
+import type { ParamRef } from '../nn/param_ref.js';
 
 export interface HeadOutputs {
   /** (N, C) fused logits. */
@@ -29,6 +30,11 @@ export abstract class FusionHead extends Module {
    */
   classWeightNorms(): Record<string, number[]> | null {
     return null;
+  }
+
+  /** What of the head belongs to modality m alone: its own classifier, its slice of a shared weight. */
+  branchParameters(_m: string): ParamRef[] {
+    return [];
   }
 }
 
@@ -69,6 +75,13 @@ export abstract class SlicedLinearHead extends FusionHead {
     const o = this.offsets[m];
     if (o === undefined) throw invalid('modality', `one of ${this.modalities.map((x) => `'${x}'`).join(', ')}`, m);
     return this.fc.weight.narrow(1, o[0], o[1]);
+  }
+
+  /** W_m as a reference into the shared weight (its gradient is a view of fc.weight's). */
+  override branchParameters(m: string): ParamRef[] {
+    const o = this.offsets[m];
+    if (o === undefined) throw invalid('modality', `one of ${this.modalities.map((x) => `'${x}'`).join(', ')}`, m);
+    return [{ param: this.fc.weight, slice: { dim: 1, start: o[0], length: o[1] } }];
   }
 
   /** u_m = W_m h_m + b / |M| for every modality. */

@@ -13,6 +13,7 @@ export {
   Identity,
   Sequential,
   ModuleList,
+  ModuleDict,
 } from './layers.js';
 export { MultiheadAttention, type AttentionOptions, type Packing, pack, unpack } from './attention.js';
 export { TransformerEncoderLayer, TransformerEncoder, type TransformerEncoderLayerOptions } from './transformer.js';

@@ -1,14 +1,26 @@
 /** Epoch-level record the loop produces (one line of metrics.jsonl). */
 export interface EpochRecord {
   epoch: number;
-  /** Training time of the epoch, in seconds (evaluation excluded). */
+  /** The phase the epoch belongs to ('train' when the method has one). */
+  phase: string;
+  /** When the epoch started (ISO 8601). */
+  timestamp: string;
+  /** Training time of the epoch, in seconds (evaluation and checkpointing excluded). */
   seconds: number;
+  /** The whole epoch's time: training, dev evaluation, probes and the checkpoint. */
+  wallSeconds: number;
   trainLoss: number;
   /** Mean of each extra loss term over the epoch's batches. */
   trainLossTerms: Record<string, number>;
   lr: number;
   dev: { loss: number; accuracy: number; weightedF1: number; macroF1: number };
+  /**
+   * Dev accuracy of each modality's unimodal logits: the head's scored slices (what the
+   * modulation scores), or the model's own per-modality classifiers.
+   */
   unimodalAccuracy: Record<string, number>;
+  /** Dev accuracy of a ridge probe on each modality's detached features: its strength on its own (null when off). */
+  probeAccuracy: Record<string, number> | null;
   unimodalScore: Record<string, number>;
   disparityRatio: Record<string, number>;
   /** The balancing method's own per-epoch diagnostics. */

@@ -1,4 +1,4 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Optimizer } from '../engine/optim/optimizer.js';
 import { loadOptimizerState, saveOptimizerState } from '../io/optimizer_state.js';
@@ -7,7 +7,11 @@ import type { Module } from '../nn/module.js';
 
 /** Everything besides tensors that a resume needs, kept as JSON in the checkpoint's metadata. */
 export interface LoopState {
+  /** Epochs finished, over all phases. */
   epoch: number;
+  /** The phase being run (index) and how many of its epochs are finished. */
+  phase: number;
+  phaseEpoch: number;
   bestEpoch: number;
   bestScore: number;
   badEpochs: number;
@@ -46,7 +50,11 @@ export function loadCheckpoint(dir: string, model: Module, opt: Optimizer<{ lr: 
     throw new Error(`${join(dir, MODEL)} has no training-loop state; it is not an mmbalance checkpoint`);
   model.loadStateDict(tensors);
   loadOptimizerState(join(dir, OPTIM), opt);
-  return JSON.parse(metadata.mmbalanceLoop) as LoopState;
+  const state = JSON.parse(metadata.mmbalanceLoop) as LoopState;
+  // Checkpoints from before phases existed hold one phase.
+  state.phase ??= 0;
+  state.phaseEpoch ??= state.epoch;
+  return state;
 }
 
 export function saveBest(dir: string, model: Module, epoch: number): void {
@@ -57,6 +65,14 @@ export function loadBest(dir: string, model: Module): void {
   model.loadStateDict(readSafetensors(join(dir, 'best.safetensors')).tensors);
 }
 
-export function removePartial(dir: string): void {
-  for (const f of [MODEL, OPTIM]) rmSync(join(dir, `${f}.partial`), { force: true });
+/** Removes what a killed run left half-written: checkpoint `.partial` files and atomic writes' `.tmp-<pid>` files. */
+export function removePartial(dir: string): string[] {
+  const removed: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith('.partial') || /\.tmp-\d+$/.test(f)) {
+      rmSync(join(dir, f), { force: true });
+      removed.push(f);
+    }
+  }
+  return removed;
 }

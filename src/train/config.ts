@@ -1,7 +1,10 @@
-import { checkInt, checkNumber, checkOneOf } from '../engine/errors.js';
+import { checkDevice, type Device } from '../engine/device.js';
+import { ArgumentError, checkInt, checkNumber, checkOneOf } from '../engine/errors.js';
+import type { SchedulerKind } from '../engine/optim/lr_scheduler.js';
+
+export type { SchedulerKind };
 
 export type OptimizerKind = 'adam' | 'adamw' | 'sgd';
-export type SchedulerKind = 'none' | 'plateau' | 'cosine' | 'step';
 export type Monitor = 'dev.weightedF1' | 'dev.accuracy' | 'dev.loss';
 
 /** The training loop's settings. Every field has a default; see DEFAULT_TRAIN_CONFIG. */
@@ -25,6 +28,13 @@ export interface TrainConfig {
   /** Epochs without improvement of `monitor` before stopping; 0 turns early stopping off. */
   patience: number;
   seed: number;
+  /** Where the model and batches live: 'cpu', 'cuda' or 'cuda:N' (needs a CUDA libtorch). */
+  device: Device;
+  /**
+   * Record each modality's strength with a ridge-regression probe on its detached features
+   * (fitted on the epoch's training batches, scored on dev): `probeAccuracy` in metrics.jsonl.
+   */
+  probes: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -42,6 +52,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   monitor: 'dev.weightedF1',
   patience: 20,
   seed: 12,
+  device: 'cpu',
+  probes: true,
 };
 
 export function checkTrainConfig(c: TrainConfig): TrainConfig {
@@ -57,6 +69,8 @@ export function checkTrainConfig(c: TrainConfig): TrainConfig {
   checkNumber('train.clipGradNorm', c.clipGradNorm, 0);
   checkOneOf('train.monitor', c.monitor, ['dev.weightedF1', 'dev.accuracy', 'dev.loss']);
   checkInt('train.patience', c.patience, 0);
-  checkInt('train.seed', c.seed, 0);
+  checkInt('train.seed', c.seed, 0, 2 ** 32 - 1);
+  checkDevice(c.device);
+  if (typeof c.probes !== 'boolean') throw new ArgumentError(`Expected true or false for train.probes but received ${String(c.probes)}`);
   return c;
 }

@@ -14,6 +14,7 @@ export class ConsoleLogger implements Logger {
     const dev = (m.dev ?? {}) as Record<string, number>;
     const uni = (m.unimodalAccuracy ?? {}) as Record<string, number>;
     const rho = (m.disparityRatio ?? {}) as Record<string, number>;
+    const probe = (m.probeAccuracy ?? null) as Record<string, number> | null;
     const parts = [
       `epoch ${step}`,
       `loss ${fmt(m.trainLoss)}`,
@@ -21,6 +22,13 @@ export class ConsoleLogger implements Logger {
       `unimodal acc ${Object.entries(uni)
         .map(([k, v]) => `${k} ${fmt(v)}`)
         .join(' ')}`,
+      ...(probe
+        ? [
+            `probe acc ${Object.entries(probe)
+              .map(([k, v]) => `${k} ${fmt(v)}`)
+              .join(' ')}`,
+          ]
+        : []),
       `rho ${Object.entries(rho)
         .map(([k, v]) => `${k} ${fmt(v)}`)
         .join(' ')}`,

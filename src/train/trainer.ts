@@ -1,23 +1,26 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BalancingStrategy, StepContext } from '../balance/strategy.js';
-import { makeBatch, dialogueBatches } from '../data/batch.js';
+import { type BalancingStrategy, type EpochContext, type Phase, type StepContext } from '../balance/strategy.js';
+import { ConversationData } from '../data/conversation/dataset.js';
+import { type Batch, type MultimodalDataset, type SplitName, batchTo } from '../data/dataset.js';
 import type { ConversationDataset } from '../data/types.js';
 import { clipGradNorm } from '../engine/clip.js';
-import * as F from '../engine/functional.js';
 import { Adam, AdamW } from '../engine/optim/adam.js';
-import { CosineAnnealingLR, ReduceLROnPlateau, StepLR } from '../engine/optim/lr_scheduler.js';
+import { CosineAnnealingLR, ReduceLROnPlateau, type SchedulerKind, StepLR } from '../engine/optim/lr_scheduler.js';
 import type { Optimizer } from '../engine/optim/optimizer.js';
 import { SGD } from '../engine/optim/sgd.js';
 import { manualSeed } from '../engine/runtime.js';
 import { keep, scope } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
-import type { MultimodalModel } from '../models/conversation_model.js';
+import type { MultimodalModel } from '../models/model.js';
 import type { Callback, EpochRecord, Logger } from './callbacks.js';
 import { type LoopState, hasCheckpoint, loadBest, loadCheckpoint, removePartial, saveBest, saveCheckpoint } from './checkpoint.js';
 import { type TrainConfig, DEFAULT_TRAIN_CONFIG, checkTrainConfig } from './config.js';
-import { type EvalResult, evaluate } from './evaluate.js';
+import { type EvalResult, evaluate, predictSplit, scorePredictions } from './evaluate.js';
+import { savePredictions } from './predictions.js';
+import { RidgeProbes } from './probes.js';
 import { ProgressBar } from './progress.js';
+import { makeDirs } from '../io/dirs.js';
 
 /** A run stopped because the loss stopped being a finite number. */
 export class TrainingError extends Error {
@@ -25,7 +28,7 @@ export class TrainingError extends Error {
 }
 
 export interface FitOptions {
-  /** Run directory for checkpoints, best weights and metrics; in memory only when absent. */
+  /** Run directory for checkpoints, best weights, metrics and predictions; in memory only when absent. */
   outDir?: string;
   /** Continue from outDir's last checkpoint. */
   resume?: boolean;
@@ -33,6 +36,10 @@ export interface FitOptions {
   loggers?: Logger[];
   /** Progress bar on stderr (default: when it is a terminal). */
   progress?: boolean;
+  /** The method's name as the user chose it (summary.json's `method`); the strategy's own name by default. */
+  method?: string;
+  /** More fields for summary.json (versions, the data file and its checksum...). */
+  summary?: Record<string, unknown>;
 }
 
 export interface FitResult {
@@ -41,37 +48,66 @@ export interface FitResult {
   dev: EvalResult;
   test: EvalResult;
   stoppedEarly: boolean;
+  /** Why training ended: 'completed', 'early-stopping' (patience ran out in the last phase). */
+  stopReason: 'completed' | 'early-stopping';
 }
 
 type Scheduler = { kind: 'none' } | { kind: 'plateau'; s: ReduceLROnPlateau } | { kind: 'epoch'; s: StepLR | CosineAnnealingLR };
 
+/** What one training step returns: the summed loss and each term's value. */
+export interface StepResult {
+  loss: number;
+  terms: Record<string, number>;
+}
+
 /**
  * The one training loop. Balancing methods plug in through the strategy's hooks; the loop owns
- * batching, the optimizer, clipping, scheduling, evaluation, early stopping and checkpoints.
- * Epoch e reseeds the generators from (seed, e), so a resumed run repeats the uninterrupted one.
+ * batching, devices, the optimizer, clipping, phases, scheduling, evaluation, early stopping,
+ * checkpoints and per-sample predictions. Epoch e reseeds the generators from (seed, e), so a
+ * resumed run repeats the uninterrupted one.
  */
 export class Trainer {
   readonly config: TrainConfig;
+  readonly data: MultimodalDataset;
   readonly optimizer: Optimizer<{ lr: number }>;
-  private readonly scheduler: Scheduler;
+  readonly phases: Phase[];
+  private scheduler: Scheduler = { kind: 'none' };
+  /** Where the running step is: set by fit() before each epoch, read by step(). */
+  private position: { epoch: number; phase: Phase; step: number };
+  private probes: RidgeProbes | null = null;
 
   constructor(
     readonly model: MultimodalModel,
-    readonly data: ConversationDataset,
+    data: MultimodalDataset | ConversationDataset,
     readonly strategy: BalancingStrategy,
     config: Partial<TrainConfig> = {},
   ) {
     this.config = checkTrainConfig({ ...DEFAULT_TRAIN_CONFIG, ...config });
-    if (data.splits.train.length === 0) throw new Error('the training split has no dialogues');
-    if (data.splits.dev.length === 0) throw new Error('the dev split has no dialogues (hold some out with holdOutDev)');
+    this.data = 'batches' in data ? data : new ConversationData(data, model.modalities);
+    if (this.data.size('train') === 0) throw new Error('the training split has no samples');
+    if (this.data.size('dev') === 0) throw new Error('the dev split has no samples (hold some out: data.devFraction)');
+    for (const m of model.modalities)
+      if (!this.data.modalities.includes(m))
+        throw new Error(`the model uses modality '${m}', which the data lacks (it has ${this.data.modalities.join(', ')})`);
+    if (this.config.device !== 'cpu') model.to({ device: this.config.device });
     this.optimizer = this.makeOptimizer();
-    this.scheduler = this.makeScheduler();
+    this.phases = strategy.phases(this.config);
+    if (this.phases.length === 0 || this.phases.some((p) => !Number.isInteger(p.epochs) || p.epochs < 1))
+      throw new Error(
+        `the method '${strategy.name}' gave phases without epochs: ${JSON.stringify(this.phases.map((p) => [p.name, p.epochs]))}`,
+      );
+    this.position = { epoch: 0, phase: this.phases[0]!, step: 0 };
+  }
+
+  /** Epochs over all phases. */
+  get totalEpochs(): number {
+    return this.phases.reduce((a, p) => a + p.epochs, 0);
   }
 
   /** One parameter group per modality encoder (named after it) and one for the rest ('fusion'). */
   private makeOptimizer(): Optimizer<{ lr: number }> {
     const c = this.config;
-    const perModality = this.model.modalityParameters();
+    const perModality = this.model.modalityParameters('encoder');
     const owned = new Set(Object.values(perModality).flat());
     const groups = [
       ...Object.entries(perModality).map(([name, params]) => ({ name, params })),
@@ -83,13 +119,13 @@ export class Trainer {
     return new Cls(groups, { lr: c.lr, weightDecay: c.weightDecay }) as unknown as Optimizer<{ lr: number }>;
   }
 
-  private makeScheduler(): Scheduler {
+  private makeScheduler(kind: SchedulerKind, epochs: number): Scheduler {
     const c = this.config;
-    switch (c.scheduler) {
+    switch (kind) {
       case 'plateau':
         return { kind: 'plateau', s: new ReduceLROnPlateau(this.optimizer, { factor: c.schedulerFactor, patience: c.schedulerPatience }) };
       case 'cosine':
-        return { kind: 'epoch', s: new CosineAnnealingLR(this.optimizer, c.epochs) };
+        return { kind: 'epoch', s: new CosineAnnealingLR(this.optimizer, epochs) };
       case 'step':
         return { kind: 'epoch', s: new StepLR(this.optimizer, c.stepSize, c.schedulerFactor) };
       default:
@@ -97,8 +133,15 @@ export class Trainer {
     }
   }
 
-  private evalOptions() {
-    return { modalities: this.model.modalities, dims: this.data.dims, batchSize: this.config.batchSize, numClasses: this.model.numClasses };
+  /** Sets the phase's learning rate, optimizer state, trainable parameters and schedule. */
+  private enterPhase(phase: Phase, fresh: boolean): void {
+    if (fresh) {
+      if (phase.lr !== undefined) for (const g of this.optimizer.paramGroups) g.lr = phase.lr;
+      if (phase.resetOptimizer) this.optimizer.resetState();
+    }
+    const trainable = phase.trainable ? new Set(phase.trainable(this.model)) : null;
+    for (const p of this.model.parameters()) p.requiresGrad_(trainable === null || trainable.has(p));
+    this.scheduler = this.makeScheduler(phase.scheduler ?? this.config.scheduler, phase.epochs);
   }
 
   private monitorValue(r: EvalResult): number {
@@ -106,55 +149,70 @@ export class Trainer {
     return m === 'dev.loss' ? -r.loss : m === 'dev.accuracy' ? r.accuracy : r.weightedF1;
   }
 
-  /** Trains one epoch; returns the mean loss and mean extra-loss terms. */
-  private trainEpoch(epoch: number, progress: boolean, callbacks: Callback[]): { loss: number; terms: Record<string, number> } {
+  private epochContext(epoch: number, phase: Phase, metrics?: Record<string, unknown>): EpochContext {
+    return {
+      epoch,
+      phase,
+      model: this.model,
+      optimizer: this.optimizer,
+      metrics,
+      predict: (split: SplitName) => predictSplit(this.model, this.data, split, this.evalOptions()),
+    };
+  }
+
+  private evalOptions(onBatch?: () => void) {
+    return { batchSize: this.config.batchSize, device: this.config.device, onBatch };
+  }
+
+  /**
+   * One optimisation step on one batch: forward, the strategy's loss, backward, clipping, the
+   * strategy's gradient hook, the optimizer step. The seam where data-parallel training reduces
+   * gradients. Runs inside the caller's scope: tensors made here are freed with it.
+   */
+  step(batch: Batch): StepResult {
     const c = this.config;
     const model = this.model;
-    model.train();
-    const batches = dialogueBatches(this.data.splits.train, { batchSize: c.batchSize, shuffleSeed: c.seed * 7919 + epoch });
-    const bar = new ProgressBar(batches.length, `epoch ${epoch}/${c.epochs}`, progress);
-    let lossSum = 0;
-    const termSums: Record<string, number> = {};
-    try {
-      batches.forEach((dlgs, b) => {
-        const { loss, terms } = scope(() => {
-          const batch = makeBatch(dlgs, model.modalities, this.data.dims);
-          const outputs = model.forward(batch);
-          const ctx: StepContext = { epoch, batch: b, model, outputs, labels: batch.labels, optimizer: this.optimizer };
-          let total = F.crossEntropy(outputs.fused, batch.labels);
-          const named: Record<string, Tensor> = { ...outputs.losses, ...this.strategy.extraLosses(ctx) };
-          for (const [k, logits] of Object.entries(outputs.auxLogits ?? {})) named[k] = F.crossEntropy(logits, batch.labels);
-          if (model.head.unimodalProbes) {
-            // Probes see detached features: this term trains them and cannot reach the encoders.
-            named.probes = Object.values(outputs.unimodal)
-              .map((u) => F.crossEntropy(u, batch.labels))
-              .reduce((a, t) => a.add(t));
-          }
-          for (const t of Object.values(named)) total = total.add(t);
-          const value = total.item();
-          if (!Number.isFinite(value)) {
-            throw new TrainingError(
-              `the loss became ${value} at epoch ${epoch}, batch ${b + 1}. The run stopped; the last good checkpoint is kept. ` +
-                'Lower the learning rate, or clip gradients (--set train.clipGradNorm=1), and check the data for extreme values.',
-            );
-          }
-          this.optimizer.zeroGrad();
-          total.backward();
-          if (c.clipGradNorm > 0) clipGradNorm(model.parameters(), c.clipGradNorm);
-          this.strategy.afterBackward(ctx);
-          this.optimizer.step();
-          this.strategy.afterStep(ctx);
-          return { loss: value, terms: Object.fromEntries(Object.entries(named).map(([k, t]) => [k, t.item()])) };
-        });
-        lossSum += loss;
-        for (const [k, v] of Object.entries(terms)) termSums[k] = (termSums[k] ?? 0) + v;
-        for (const cb of callbacks) cb.onBatchEnd(epoch, b, loss);
-        bar.tick({ loss: lossSum / (b + 1) });
-      });
-    } finally {
-      bar.close();
+    const { epoch, phase, step } = this.position;
+    const onDevice = c.device === 'cpu' ? batch : batchTo(batch, c.device);
+    const outputs = model.forward(onDevice);
+    const ctx: StepContext = { epoch, step, phase, model, batch: onDevice, outputs, labels: onDevice.labels, optimizer: this.optimizer };
+    const named = this.strategy.loss(ctx);
+    const terms = Object.values(named);
+    if (terms.length === 0) throw new Error(`the method '${this.strategy.name}' gave no loss terms`);
+    const total = terms.slice(1).reduce((a, t) => a.add(t), terms[0]!);
+    const value = total.item();
+    if (!Number.isFinite(value)) {
+      throw new TrainingError(
+        `the loss became ${value} at epoch ${epoch}, batch ${step + 1}. The run stopped; the last good checkpoint is kept. ` +
+          'Lower the learning rate, or clip gradients (--set train.clipGradNorm=1), and check the data for extreme values.',
+      );
     }
-    const n = batches.length;
+    this.optimizer.zeroGrad();
+    total.backward();
+    if (c.clipGradNorm > 0) clipGradNorm(model.parameters(), c.clipGradNorm);
+    this.strategy.afterBackward(ctx);
+    this.optimizer.step();
+    this.strategy.afterStep(ctx);
+    if (this.probes && outputs.features) this.probes.accumulate(outputs.features, onDevice.labels);
+    return { loss: value, terms: Object.fromEntries(Object.entries(named).map(([k, t]) => [k, t.item()])) };
+  }
+
+  /** Trains one epoch; returns the mean loss and the mean of each term. */
+  private trainEpoch(epoch: number, bar: ProgressBar, callbacks: Callback[]): StepResult {
+    const c = this.config;
+    this.model.train();
+    let lossSum = 0;
+    let n = 0;
+    const termSums: Record<string, number> = {};
+    for (const batch of this.data.batches('train', { batchSize: c.batchSize, shuffleSeed: c.seed * 7919 + epoch })) {
+      this.position.step = n;
+      const { loss, terms } = scope(() => this.step(batch));
+      lossSum += loss;
+      for (const [k, v] of Object.entries(terms)) termSums[k] = (termSums[k] ?? 0) + v;
+      for (const cb of callbacks) cb.onBatchEnd(epoch, n, loss);
+      n++;
+      bar.tick({ loss: lossSum / n });
+    }
     return { loss: lossSum / n, terms: Object.fromEntries(Object.entries(termSums).map(([k, v]) => [k, v / n])) };
   }
 
@@ -163,12 +221,15 @@ export class Trainer {
     const callbacks = o.callbacks ?? [];
     const loggers = o.loggers ?? [];
     const progress = o.progress ?? (Boolean(process.stderr.isTTY) && !process.env.CI);
+    const started = new Date();
     if (o.outDir) {
-      mkdirSync(o.outDir, { recursive: true });
+      makeDirs(o.outDir);
       removePartial(o.outDir);
     }
     let state: LoopState = {
       epoch: 0,
+      phase: 0,
+      phaseEpoch: 0,
       bestEpoch: 0,
       bestScore: -Infinity,
       badEpochs: 0,
@@ -180,88 +241,177 @@ export class Trainer {
     if (o.resume) {
       if (!o.outDir) throw new Error('resume needs the run directory (outDir)');
       if (!hasCheckpoint(o.outDir)) throw new Error(`nothing to resume in ${o.outDir}: no last checkpoint there`);
-      state = loadCheckpoint(o.outDir, this.model, this.optimizer);
-      if (this.scheduler.kind !== 'none') this.scheduler.s.loadStateDict(state.scheduler);
-      this.strategy.loadStateDict(state.strategy);
-      callbacks.forEach((cb, i) => cb.loadStateDict(state.callbacks[i] ?? {}));
+      state = { ...state, ...loadCheckpoint(o.outDir, this.model, this.optimizer) };
     }
     let best: Map<string, Tensor> | null = null;
     const history = state.history as unknown as EpochRecord[];
     if (o.resume) for (const l of loggers) l.restore?.(state.history);
-    for (const l of loggers) l.logHyperparams({ method: this.strategy.name, modalities: this.model.modalities, ...c });
+    for (const l of loggers) l.logHyperparams({ method: o.method ?? this.strategy.name, modalities: this.model.modalities, ...c });
     for (const cb of callbacks) cb.onTrainStart();
-    let stoppedEarly = false;
-    for (let epoch = state.epoch + 1; epoch <= c.epochs; epoch++) {
-      manualSeed(c.seed * 1000 + epoch);
-      this.strategy.onEpochStart({ epoch, model: this.model, optimizer: this.optimizer });
-      for (const cb of callbacks) cb.onEpochStart(epoch);
-      const lr = this.optimizer.paramGroups[0]!.lr;
-      const t0 = performance.now();
-      const train = this.trainEpoch(epoch, progress, callbacks);
-      const seconds = (performance.now() - t0) / 1000;
-      const dev = evaluate(this.model, this.data.splits.dev, this.evalOptions());
-      if (this.scheduler.kind === 'plateau') this.scheduler.s.step(dev.loss);
-      else if (this.scheduler.kind === 'epoch') this.scheduler.s.step();
-      const record: EpochRecord = {
-        epoch,
-        seconds,
-        trainLoss: train.loss,
-        trainLossTerms: train.terms,
-        lr,
-        dev: { loss: dev.loss, accuracy: dev.accuracy, weightedF1: dev.weightedF1, macroF1: dev.macroF1 },
-        unimodalAccuracy: dev.unimodalAccuracy,
-        unimodalScore: dev.unimodalScore,
-        disparityRatio: dev.disparityRatio,
-        strategy: this.strategy.diagnostics(),
-        headWeightNorms: this.model.head.classWeightNorms(),
-      };
-      history.push(record);
-      const score = this.monitorValue(dev);
-      if (score > state.bestScore) {
-        state.bestScore = score;
-        state.bestEpoch = epoch;
-        state.badEpochs = 0;
-        if (o.outDir) saveBest(o.outDir, this.model, epoch);
-        else {
-          for (const t of best?.values() ?? []) t.dispose();
-          best = new Map([...this.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]));
-        }
+    this.probes = c.probes ? new RidgeProbes(this.data.classNames.length) : null;
+    let stopReason: FitResult['stopReason'] = 'completed';
+    let epoch = state.epoch;
+    for (let pi = state.phase; pi < this.phases.length; pi++) {
+      const phase = this.phases[pi]!;
+      const resuming = o.resume === true && pi === state.phase && state.phaseEpoch > 0;
+      this.enterPhase(phase, !resuming);
+      if (resuming) {
+        if (this.scheduler.kind !== 'none') this.scheduler.s.loadStateDict(state.scheduler);
+        this.strategy.loadStateDict(state.strategy);
+        callbacks.forEach((cb, i) => cb.loadStateDict(state.callbacks[i] ?? {}));
       } else {
-        state.badEpochs++;
+        state.phaseEpoch = 0;
+        state.badEpochs = 0;
+        if (o.resume && pi === state.phase) {
+          this.strategy.loadStateDict(state.strategy);
+          callbacks.forEach((cb, i) => cb.loadStateDict(state.callbacks[i] ?? {}));
+        }
+        this.strategy.onPhaseStart(this.epochContext(epoch + 1, phase));
       }
-      this.strategy.onEpochEnd({
-        epoch,
-        model: this.model,
-        optimizer: this.optimizer,
-        metrics: record as unknown as Record<string, unknown>,
-      });
-      for (const cb of callbacks) cb.onEpochEnd(record);
-      for (const l of loggers) l.logMetrics(record as unknown as Record<string, unknown>, epoch);
-      state.epoch = epoch;
-      state.history = history as unknown as Record<string, unknown>[];
-      state.scheduler = this.scheduler.kind === 'none' ? {} : this.scheduler.s.stateDict();
-      state.strategy = this.strategy.stateDict();
-      state.callbacks = callbacks.map((cb) => cb.stateDict());
-      if (o.outDir) saveCheckpoint(o.outDir, this.model, this.optimizer, state);
-      if (c.patience > 0 && state.badEpochs >= c.patience) {
-        stoppedEarly = true;
-        break;
+      let phaseStopped = false;
+      for (let pe = state.phaseEpoch + 1; pe <= phase.epochs; pe++) {
+        epoch++;
+        this.position = { epoch, phase, step: 0 };
+        manualSeed(c.seed * 1000 + epoch);
+        this.strategy.onEpochStart(this.epochContext(epoch, phase));
+        for (const cb of callbacks) cb.onEpochStart(epoch);
+        this.probes?.reset();
+        const lr = this.optimizer.paramGroups[0]!.lr;
+        const t0 = performance.now();
+        const timestamp = new Date().toISOString();
+        const bar = new ProgressBar(
+          this.data.numBatches('train', { batchSize: c.batchSize }) + this.data.numBatches('dev', { batchSize: c.batchSize }) + 1,
+          `epoch ${epoch}/${this.totalEpochs}${this.phases.length > 1 ? ` (${phase.name})` : ''}`,
+          progress,
+        );
+        let record: EpochRecord;
+        let dev: EvalResult;
+        try {
+          const train = this.trainEpoch(epoch, bar, callbacks);
+          const seconds = (performance.now() - t0) / 1000;
+          const devPred = predictSplit(
+            this.model,
+            this.data,
+            'dev',
+            this.evalOptions(() => bar.tick()),
+          );
+          let probeAccuracy: Record<string, number> | null = null;
+          try {
+            dev = scorePredictions(devPred, this.data.classNames.length);
+            const weights = this.probes?.fit() ?? null;
+            if (weights) probeAccuracy = RidgeProbes.score(weights, devPred.features, devPred.labels, this.data.classNames.length);
+          } finally {
+            devPred.dispose();
+          }
+          if (this.scheduler.kind === 'plateau') this.scheduler.s.step(dev.loss);
+          else if (this.scheduler.kind === 'epoch') this.scheduler.s.step();
+          record = {
+            epoch,
+            phase: phase.name,
+            timestamp,
+            seconds,
+            wallSeconds: 0,
+            trainLoss: train.loss,
+            trainLossTerms: train.terms,
+            lr,
+            dev: { loss: dev.loss, accuracy: dev.accuracy, weightedF1: dev.weightedF1, macroF1: dev.macroF1 },
+            unimodalAccuracy: dev.unimodalAccuracy,
+            probeAccuracy,
+            unimodalScore: dev.unimodalScore,
+            disparityRatio: dev.disparityRatio,
+            strategy: this.strategy.diagnostics(),
+            headWeightNorms: this.model.classWeightNorms(),
+          };
+          const selecting = selects(phase);
+          if (selecting && this.monitorValue(dev) > state.bestScore) {
+            state.bestScore = this.monitorValue(dev);
+            state.bestEpoch = epoch;
+            state.badEpochs = 0;
+            if (o.outDir) saveBest(o.outDir, this.model, epoch);
+            else {
+              for (const t of best?.values() ?? []) t.dispose();
+              best = new Map([...this.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]));
+            }
+          } else if (selecting) {
+            state.badEpochs++;
+          }
+          this.strategy.onEpochEnd(this.epochContext(epoch, phase, record as unknown as Record<string, unknown>));
+          for (const cb of callbacks) cb.onEpochEnd(record);
+          state.epoch = epoch;
+          state.phase = pi;
+          state.phaseEpoch = pe;
+          record.wallSeconds = (performance.now() - t0) / 1000;
+          history.push(record);
+          state.history = history as unknown as Record<string, unknown>[];
+          state.scheduler = this.scheduler.kind === 'none' ? {} : this.scheduler.s.stateDict();
+          state.strategy = this.strategy.stateDict();
+          state.callbacks = callbacks.map((cb) => cb.stateDict());
+          if (o.outDir) saveCheckpoint(o.outDir, this.model, this.optimizer, state);
+          bar.tick();
+        } finally {
+          bar.close();
+        }
+        for (const l of loggers) l.logMetrics(record as unknown as Record<string, unknown>, epoch);
+        if (selects(phase) && c.patience > 0 && state.badEpochs >= c.patience) {
+          phaseStopped = true;
+          break;
+        }
+      }
+      if (phaseStopped && pi === this.phases.length - 1) stopReason = 'early-stopping';
+      // The next phase starts afresh (resume state applies to the phase it was saved in only).
+      state.phaseEpoch = 0;
+      if (phaseStopped && pi < this.phases.length - 1) {
+        state.phase = pi + 1;
+        if (o.outDir) saveCheckpoint(o.outDir, this.model, this.optimizer, state);
       }
     }
+    for (const p of this.model.parameters()) p.requiresGrad_(true);
+    this.probes?.reset();
     for (const cb of callbacks) cb.onTrainEnd();
-    // The reported results come from the best dev epoch's weights.
-    if (o.outDir) loadBest(o.outDir, this.model);
+    // The reported results come from the best dev epoch's weights (the last ones if no phase selected any).
+    if (o.outDir && state.bestEpoch > 0) loadBest(o.outDir, this.model);
     else if (best) this.model.loadStateDict(best);
-    const dev = evaluate(this.model, this.data.splits.dev, this.evalOptions());
-    const test = evaluate(this.model, this.data.splits.test, this.evalOptions());
-    const result: FitResult = { bestEpoch: state.bestEpoch, history, dev, test, stoppedEarly };
-    if (o.outDir)
-      writeFileSync(
-        join(o.outDir, 'summary.json'),
-        JSON.stringify(summarize(this.strategy.name, this.model.modalities, result, this.data.classNames), null, 2) + '\n',
-      );
+    else if (o.outDir) saveBest(o.outDir, this.model, state.epoch);
+    const preds = {
+      dev: predictSplit(this.model, this.data, 'dev', this.evalOptions()),
+      test: predictSplit(this.model, this.data, 'test', this.evalOptions()),
+    };
+    let result: FitResult;
+    try {
+      const C = this.data.classNames.length;
+      const dev = scorePredictions(preds.dev, C);
+      const test = scorePredictions(preds.test, C);
+      result = { bestEpoch: state.bestEpoch || state.epoch, history, dev, test, stoppedEarly: stopReason === 'early-stopping', stopReason };
+      if (o.outDir) savePredictions(join(o.outDir, 'predictions.safetensors'), preds, this.data);
+    } finally {
+      preds.dev.dispose();
+      preds.test.dispose();
+    }
+    if (o.outDir) {
+      const ended = new Date();
+      const summary = {
+        ...summarize(o.method ?? this.strategy.name, [...this.model.modalities], result, [...this.data.classNames]),
+        strategy: this.strategy.name,
+        seed: c.seed,
+        phases: this.phases.map((p) => ({ name: p.name, epochs: p.epochs })),
+        startedAt: started.toISOString(),
+        endedAt: ended.toISOString(),
+        wallSeconds: (ended.getTime() - started.getTime()) / 1000,
+        ...o.summary,
+      };
+      writeFileSync(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    }
     return result;
   }
+
+  /** Evaluates the current weights on one split. */
+  evaluate(split: SplitName): EvalResult {
+    return evaluate(this.model, this.data, split, this.evalOptions());
+  }
+}
+
+function selects(phase: Phase): boolean {
+  return phase.selectBest !== false;
 }
 
 /** summary.json: the shape the CLI and reports read. */
@@ -271,14 +421,27 @@ export function summarize(method: string, modalities: string[], r: FitResult, cl
     modalities,
     bestEpoch: r.bestEpoch,
     stoppedEarly: r.stoppedEarly,
-    test: { accuracy: r.test.accuracy, weightedF1: r.test.weightedF1, macroF1: r.test.macroF1, perClass: perClass(r.test, classNames) },
-    dev: { accuracy: r.dev.accuracy, weightedF1: r.dev.weightedF1 },
+    stopReason: r.stopReason,
+    test: {
+      accuracy: r.test.accuracy,
+      weightedF1: r.test.weightedF1,
+      macroF1: r.test.macroF1,
+      loss: r.test.loss,
+      perClass: perClass(r.test, classNames),
+      confusionMatrix: r.test.confusion,
+      unimodalAccuracy: r.test.unimodalAccuracy,
+    },
+    dev: { accuracy: r.dev.accuracy, weightedF1: r.dev.weightedF1, loss: r.dev.loss },
+    classNames,
     epochs: r.history.map((h) => ({
       epoch: h.epoch,
+      phase: h.phase,
       seconds: h.seconds,
+      wallSeconds: h.wallSeconds,
       trainLoss: h.trainLoss,
       dev: { accuracy: h.dev.accuracy, weightedF1: h.dev.weightedF1 },
       unimodalAccuracy: h.unimodalAccuracy,
+      probeAccuracy: h.probeAccuracy,
       disparityRatio: h.disparityRatio,
     })),
   };

@@ -5,6 +5,7 @@ import {
   DisparityModulation,
   JointTraining,
   OGM_GE_PRESET,
+  type EpochContext,
   type StepContext,
   batchUnimodalScores,
   makeStrategy,
@@ -20,6 +21,7 @@ import { disparityRatios, unimodalScores } from '../../src/metrics/index.js';
 import { ConversationModel, type ModelOutputs, type MultimodalModel } from '../../src/models/conversation_model.js';
 import type { FusionHead } from '../../src/models/fusion.js';
 import { Module } from '../../src/nn/module.js';
+import type { ParamRef } from '../../src/nn/param_ref.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { assertClose } from '../helpers.js';
 import { tinyDataset } from '../tiny_data.js';
@@ -59,8 +61,15 @@ class TinyModel extends Module implements MultimodalModel {
     this.fusion = this.registerParameter('fusion', randn([3, 4]));
   }
 
-  modalityParameters(): Record<string, Tensor[]> {
+  modalityParameters(role?: 'encoder'): Record<string, Tensor[]>;
+  modalityParameters(role: 'branch'): Record<string, ParamRef[]>;
+  modalityParameters(role: 'encoder' | 'branch' = 'encoder'): Record<string, Tensor[]> | Record<string, ParamRef[]> {
+    if (role === 'branch') return Object.fromEntries(Object.entries(this.enc).map(([m, ps]) => [m, ps.map((param) => ({ param }))]));
     return { ...this.enc };
+  }
+
+  classWeightNorms(): null {
+    return null;
   }
 
   forward(): ModelOutputs {
@@ -81,7 +90,22 @@ function optimizerFor(model: MultimodalModel, lr = 0.1): Optimizer<{ lr: number 
 
 function ctxFor(model: MultimodalModel, scores: Record<string, number>, optimizer: Optimizer<{ lr: number }>, epoch = 1): StepContext {
   const unimodal = fakeUnimodal(scores);
-  return { epoch, batch: 0, model, outputs: { fused: Object.values(unimodal)[0]!, unimodal, features: {} }, labels, optimizer };
+  const outputs = { fused: Object.values(unimodal)[0]!, unimodal, features: {} };
+  return { epoch, step: 0, phase, model, batch: { inputs: {}, labels, index: labels }, outputs, labels, optimizer };
+}
+
+const phase = { name: 'train', epochs: 10 };
+
+function epochCtx(epoch: number, model: MultimodalModel, optimizer: Optimizer<{ lr: number }>): EpochContext {
+  return {
+    epoch,
+    phase,
+    model,
+    optimizer,
+    predict: () => {
+      throw new Error('not used');
+    },
+  };
 }
 
 /** Gives every parameter a random gradient and returns copies of them. */
@@ -154,7 +178,7 @@ test('no modulation outside the epoch window', () => {
   const opt = optimizerFor(model);
   const strategy = new DisparityModulation({ alpha: 0.5, startEpoch: 2, endEpoch: 3 });
   for (const epoch of [1, 2, 3, 4]) {
-    strategy.onEpochStart({ epoch, model, optimizer: opt });
+    strategy.onEpochStart(epochCtx(epoch, model, opt));
     const before = randomGrads(model);
     strategy.afterBackward(ctxFor(model, { a: 2, b: 4 }, opt, epoch));
     const inside = epoch === 2 || epoch === 3;

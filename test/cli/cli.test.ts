@@ -68,9 +68,9 @@ test('bad input gets a clear message and a non-zero exit, never a stack trace', 
     [['trian'], /unknown command 'trian'; did you mean 'train'\?/],
     [['train', '--epoch', '2'], /unknown option --epoch; did you mean --epochs\?/],
     [['train', '--set', 'train.lrr=1'], /unknown config key 'train.lrr'; did you mean 'train.lr'\?/],
-    [['train', '--method', 'ogm'], /unknown balancing method 'ogm'; known: joint/],
+    [['train', '--method', 'ogm'], /method expects one of joint, .* but received 'ogm'; did you mean 'ogm-ge'\?/],
     [['data', 'inspect', fixturePath('data', 'malicious_os_system.pkl')], /PickleSecurityError: .*os.*system/],
-    [['eval', '--run', dir], /is not a finished run directory/],
+    [['eval', '--run', dir], /is not a run directory with weights/],
   ];
   for (const [args, pattern] of cases) {
     const r = runCli(...args);

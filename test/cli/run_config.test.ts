@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError, parseOptions } from '../../src/cli/args.js';
-import { applySet, defaultRunConfig, parseModalities } from '../../src/cli/run_config.js';
+import { ConfigError, applySet, defaultRunConfig, parseModalities } from '../../src/train/run_config.js';
 import { TRAIN_OPTIONS } from '../../src/cli/commands.js';
 
 test('--set writes typed values into the config and refuses unknown keys with a suggestion', () => {
@@ -16,7 +16,7 @@ test('--set writes typed values into the config and refuses unknown keys with a 
   assert.equal(c.methodOptions.alpha, 0.5);
   assert.throws(() => applySet(c, 'train.lrr=1'), /unknown config key 'train.lrr'; did you mean 'train.lr'\?/);
   assert.throws(() => applySet(c, 'trian.lr=1'), /did you mean 'train'\?/);
-  assert.throws(() => applySet(c, 'novalue'), UsageError);
+  assert.throws(() => applySet(c, 'novalue'), ConfigError);
 });
 
 test('options: unknown ones suggest the near one; lists repeat', () => {

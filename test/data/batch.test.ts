@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dialogueBatches, makeBatch } from '../../src/data/batch.js';
+import { dialogueBatches, makeBatch } from '../../src/data/conversation/batch.js';
 import { holdOutDev, shuffled } from '../../src/data/split.js';
 import { tinyDataset } from '../tiny_data.js';
 
@@ -9,20 +9,20 @@ test('makeBatch pads to the longest dialogue and indexes the real utterances in 
   const dlgs = ds.splits.train.slice(0, 3);
   const b = makeBatch(dlgs, ['a', 'b'], ds.dims);
   const T = Math.max(...dlgs.map((d) => d.labels.length));
-  assert.deepEqual(b.features.a!.shape, [3, T, 6]);
+  assert.deepEqual(b.inputs.a!.shape, [3, T, 6]);
   assert.deepEqual(
-    b.lengths,
+    b.layout.lengths,
     dlgs.map((d) => d.labels.length),
   );
-  const mask = b.mask.toArray();
-  const pad = b.paddingMask.toArray();
+  const mask = b.layout.mask.toArray();
+  const pad = b.layout.paddingMask.toArray();
   mask.forEach((v, i) => assert.equal(v, 1 - pad[i]!));
   assert.equal(
     mask.reduce((x, y) => x + y, 0),
     b.labels.shape[0],
   );
   // The real rows gathered through realIndex are exactly the dialogues' features, in order.
-  const gathered = b.features.a!.reshape(-1, 6).indexSelect(0, b.realIndex).toArray();
+  const gathered = b.inputs.a!.reshape(-1, 6).indexSelect(0, b.layout.realIndex).toArray();
   const expected = dlgs.flatMap((d) => Array.from(d.features.a!));
   gathered.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6));
   assert.deepEqual(
@@ -30,7 +30,7 @@ test('makeBatch pads to the longest dialogue and indexes the real utterances in 
     dlgs.flatMap((d) => Array.from(d.labels)),
   );
   // Padded positions are zeros.
-  const all = b.features.b!.toArray();
+  const all = b.inputs.b!.toArray();
   for (let bi = 0; bi < 3; bi++)
     for (let t = dlgs[bi]!.labels.length; t < T; t++) for (let j = 0; j < 5; j++) assert.equal(all[(bi * T + t) * 5 + j], 0);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeBatch } from '../../src/data/batch.js';
+import { makeBatch } from '../../src/data/conversation/batch.js';
 import { manualSeed, noGrad } from '../../src/index.js';
 import { ConversationModel } from '../../src/models/conversation_model.js';
 import { defaultHeads } from '../../src/models/encoders.js';
@@ -21,7 +21,7 @@ for (const encoder of ['transformer', 'mlp'] as const) {
       assert.deepEqual(out.fused.shape, [N, 3]);
       // W [h_a; h_b] + b = (W_a h_a + b/2) + (W_b h_b + b/2)
       assertClose(out.unimodal.a!.add(out.unimodal.b!), out.fused.toArray(), 1e-5, 1e-5, 'sum of unimodal logits');
-      assert.deepEqual(out.features.a!.shape, [N, 8]);
+      assert.deepEqual(out.features!.a!.shape, [N, 8]);
     });
   });
 }
@@ -79,9 +79,9 @@ test('the AMW head plugs into ConversationModel; its unimodal logits are the raw
     const out = model.forward(batch);
     const w = model.head.namedParameters().find(([n]) => n === 'fc.weight')![1];
     const b = model.head.namedParameters().find(([n]) => n === 'fc.bias')![1];
-    const concat = out.features
-      .a!.matmul(w.narrow(1, 0, 8).T)
-      .add(out.features.b!.matmul(w.narrow(1, 8, 8).T))
+    const concat = out
+      .features!.a!.matmul(w.narrow(1, 0, 8).T)
+      .add(out.features!.b!.matmul(w.narrow(1, 8, 8).T))
       .add(b);
     assertClose(out.unimodal.a!.add(out.unimodal.b!), concat.toArray(), 1e-5, 1e-5, 'sum of slices');
     assert.notDeepEqual(out.fused.toArray(), concat.toArray());
@@ -104,7 +104,7 @@ test("packed encoders give the padded computation's outputs and gradients at the
     });
   };
   const batch = makeBatch(ds.splits.train.slice(0, 5), ['a', 'b'], ds.dims);
-  assert.ok(batch.labels.shape[0]! < batch.mask.numel(), 'the batch has padding');
+  assert.ok(batch.labels.shape[0]! < batch.layout.mask.numel(), 'the batch has padding');
   const results = [true, false].map((packed) => {
     const m = make(packed);
     const out = m.forward(batch);

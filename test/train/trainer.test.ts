@@ -147,7 +147,7 @@ test("strategy hooks run in order; afterBackward can act on one modality's encod
     beforeA,
   );
   assert.ok((r.history[0]!.strategy.calls as number) > 0);
-  assert.deepEqual(Object.keys(r.history[0]!.trainLossTerms), ['zero']);
+  assert.deepEqual(Object.keys(r.history[0]!.trainLossTerms), ['fused', 'zero']);
 });
 
 test('the strategy registry names the known methods on a typo', () => {

@@ -1,6 +1,9 @@
 import { checkInt, checkNumber, checkOneOf, invalid } from '../errors.js';
 import type { Optimizer } from './optimizer.js';
 
+/** The loop's schedules by name: none, ReduceLROnPlateau on dev loss, cosine over the epochs, step decay. */
+export type SchedulerKind = 'none' | 'plateau' | 'cosine' | 'step';
+
 type AnyOptimizer = Optimizer<{ lr: number }>;
 
 /**

@@ -1,0 +1,48 @@
+import { existsSync, mkdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * mkdir -p without Node's `recursive: true`, which loops forever on paths under /proc (it retries
+ * ENOENT there): each missing directory is made in turn, so a bad path fails at once with the
+ * system's error.
+ */
+export function makeDirs(path: string): string[] {
+  const missing: string[] = [];
+  let p = resolve(path);
+  while (!existsSync(p)) {
+    missing.push(p);
+    const parent = dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  if (existsSync(p) && !statSync(p).isDirectory()) throw Object.assign(new Error(`${p} is not a directory`), { code: 'ENOTDIR' });
+  const made: string[] = [];
+  for (const dir of missing.reverse()) {
+    mkdirSync(dir);
+    made.push(dir);
+  }
+  return made;
+}
+
+/**
+ * Throws the system's error unless files can be written in `dir`, leaving nothing behind: the
+ * directories it had to make for the test are removed again.
+ */
+export function probeWritable(dir: string): void {
+  let made: string[] = [];
+  try {
+    made = makeDirs(dir);
+    const probe = join(dir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } finally {
+    for (const d of made.reverse()) {
+      try {
+        rmdirSync(d);
+      } catch {
+        // Not empty any more: someone else uses it now.
+      }
+    }
+  }
+}
