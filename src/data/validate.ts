@@ -10,6 +10,8 @@ import { SPLITS, type ConversationDataset, type SplitName } from './types.js';
 export interface DatasetLocation {
   split?: SplitName;
   dialogue?: string;
+  /** A clip's id (clip datasets). */
+  sample?: string;
   utterance?: number;
   field?: string;
 }
@@ -29,6 +31,7 @@ function where(l: DatasetLocation): string {
   const parts: string[] = [];
   if (l.split !== undefined) parts.push(`${l.split} split`);
   if (l.dialogue !== undefined) parts.push(`dialogue ${JSON.stringify(l.dialogue)}`);
+  if (l.sample !== undefined) parts.push(`sample ${JSON.stringify(l.sample)}`);
   if (l.utterance !== undefined) parts.push(`utterance ${l.utterance}`);
   if (l.field !== undefined) parts.push(`field ${l.field}`);
   return parts.length ? `${parts.join(', ')}: ` : '';

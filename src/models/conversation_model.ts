@@ -45,6 +45,8 @@ export interface ConversationModelConfig {
   parity: boolean;
   /** Run encoder projections on real utterances only (same results, less work); off to compare. */
   packed: boolean;
+  /** Clip models: modality -> encoder name ('lenet', 'resnet18', 'mlp', 'transformer'); by sample shape when absent. */
+  encoders: Record<string, string>;
 }
 
 export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
@@ -68,6 +70,7 @@ export const DEFAULT_MODEL_CONFIG: ConversationModelConfig = {
   afwOrder: [],
   parity: false,
   packed: true,
+  encoders: {},
 };
 
 /**

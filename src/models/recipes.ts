@@ -3,6 +3,7 @@ import { manualSeed } from '../engine/runtime.js';
 import { type ConversationModelConfig, ConversationModel, DEFAULT_MODEL_CONFIG } from './conversation_model.js';
 import type { DataInfo, MultimodalModel } from './model.js';
 import { Registry } from './registry.js';
+import { ClipModel } from './clip_model.js';
 
 /** Ada2I's switches between the paper and the authors' code (methods.md, "Ada2I"). */
 export interface Ada2IOptions {
@@ -33,7 +34,7 @@ export interface ModelRecipe {
 export const recipes = new Registry<ModelRecipe>('model recipe');
 
 /** The recipe 'auto' stands for, per data kind. */
-export const DEFAULT_RECIPE_FOR_KIND: Record<string, string> = { conversation: 'conversation' };
+export const DEFAULT_RECIPE_FOR_KIND: Record<string, string> = { conversation: 'conversation', clip: 'clip' };
 
 function vectorDims(data: DataInfo): Record<string, number> {
   const dims: Record<string, number> = {};
@@ -78,6 +79,15 @@ recipes.register('ada2i', {
       parity: c.ada2i.parity,
       amwMlpHidden: loss === 'paper' ? c.model.headHidden : c.model.amwMlpHidden,
     });
+  },
+});
+
+recipes.register('clip', {
+  description: 'late fusion of per-modality clip encoders (LeNet, ResNet-18, Transformer, MLP by sample shape) through a fusion head',
+  kinds: ['clip'],
+  build(data, c) {
+    manualSeed(c.seed);
+    return new ClipModel([...data.modalities], data.shapes, data.classNames.length, { ...DEFAULT_MODEL_CONFIG, ...c.model });
   },
 });
 

@@ -168,7 +168,9 @@ export abstract class Module {
         }
         for (const [n, b] of m.buffers) {
           if (b === null) continue;
-          m.buffers.set(n, keep(b.to({ device: o.device })));
+          const floating = b.dtype === 'float32' || b.dtype === 'float64' || b.dtype === 'float16' || b.dtype === 'bfloat16';
+          // Floating buffers (BatchNorm's running statistics) follow the dtype as PyTorch's do; counters keep theirs.
+          m.buffers.set(n, keep(b.to({ device: o.device, dtype: floating ? o.dtype : undefined })));
         }
       }
     });

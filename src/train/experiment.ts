@@ -4,9 +4,13 @@
  * before anything is written, locked while in use, resumable, with provenance in summary.json).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeStrategy } from '../balance/index.js';
+import { ClipData, holdOutClipDev } from '../data/clip/dataset.js';
+import { datasetFileKind, loadClips } from '../data/clip/format.js';
+import { readClipFolder } from '../data/clip/folder.js';
+import type { ClipDataset } from '../data/clip/types.js';
 import { ConversationData } from '../data/conversation/dataset.js';
 import type { MultimodalDataset } from '../data/dataset.js';
 import { loadDataset, readErcPickle, synthConversations } from '../data/index.js';
@@ -48,12 +52,37 @@ export function loadConversations(c: RunConfig): ConversationDataset {
   return ds;
 }
 
-/** The run's data behind the sample-generic contract, limited to the configured modalities. */
-export function loadRunData(c: RunConfig, raw: ConversationDataset = loadConversations(c)): MultimodalDataset {
-  const modalities = c.modalities.length > 0 ? c.modalities : raw.modalities;
+/** The clips a configuration names: an mmbalance clip file, or a folder of per-modality features. */
+export function loadClipData(c: RunConfig): ClipDataset {
+  const path = c.data.path!;
+  let ds = statSync(path).isDirectory() ? readClipFolder(path, { devFraction: c.data.devFraction, seed: c.train.seed }) : loadClips(path);
+  if (ds.splits.dev.labels.length === 0) ds = holdOutClipDev(ds, { fraction: c.data.devFraction, seed: c.train.seed });
+  return ds;
+}
+
+/** Every modality of the configured data behind the sample-generic contract. */
+export function loadFullData(c: RunConfig): MultimodalDataset {
+  const path = c.data.path;
+  if (path !== null) {
+    if (!existsSync(path)) throw new ConfigError(`the data ${path} does not exist (--data)`);
+    if (statSync(path).isDirectory() || datasetFileKind(path) === 'clips') return new ClipData(loadClipData(c));
+  }
+  return new ConversationData(loadConversations(c));
+}
+
+/** The same data limited to (and ordered as) the given modalities. */
+export function selectModalities(data: MultimodalDataset, modalities: readonly string[]): MultimodalDataset {
   for (const m of modalities)
-    if (!raw.modalities.includes(m)) throw new ConfigError(`the data has no '${m}' modality (it has ${raw.modalities.join(', ')})`);
-  return new ConversationData(raw, modalities);
+    if (!data.modalities.includes(m)) throw new ConfigError(`the data has no '${m}' modality (it has ${data.modalities.join(', ')})`);
+  if (data instanceof ConversationData) return new ConversationData(data.raw, modalities);
+  if (data instanceof ClipData) return new ClipData(data.raw, modalities);
+  if (modalities.join() === data.modalities.join()) return data;
+  throw new ConfigError(`cannot choose modalities of a ${data.kind} data set`);
+}
+
+/** The run's data limited to the configured modalities (all of them when none are configured). */
+export function loadRunData(c: RunConfig, full: MultimodalDataset = loadFullData(c)): MultimodalDataset {
+  return selectModalities(full, c.modalities.length > 0 ? c.modalities : full.modalities);
 }
 
 /** The configured recipe's model for this data; weights start from the run's seed. */
@@ -168,7 +197,7 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
           name: data.name,
           kind: data.kind,
           path: dataPath,
-          sha256: dataPath === null ? null : fileChecksum(dataPath),
+          sha256: dataPath === null || statSync(dataPath).isDirectory() ? null : fileChecksum(dataPath),
           generator: c.data.path === null ? { seed: c.train.seed, ...c.data.synth } : null,
           sizes: { train: data.size('train'), dev: data.size('dev'), test: data.size('test') },
           devSource: data.devSource,

@@ -51,7 +51,7 @@ export function defaultRunConfig(): RunConfig {
     data: { path: null, format: 'auto', synth: {}, devFraction: 0.1, devMode: 'shuffle', task: null, classes: 6, mergeExcitement: false },
     ada2i: { ...DEFAULT_ADA2I_OPTIONS },
     modalities: [],
-    model: { ...DEFAULT_MODEL_CONFIG },
+    model: structuredClone(DEFAULT_MODEL_CONFIG),
     train: { ...DEFAULT_TRAIN_CONFIG },
   };
 }
@@ -99,6 +99,33 @@ function ada2i(
   return c;
 }
 
+/**
+ * Clip baselines on BalanceBenchmark's protocol (methods.md, "Multi-Loss and MLB": AdamW lr 1e-3,
+ * weight decay 0.01, StepLR(10, 0.1), 30 epochs, batch 32), with encoders by sample shape and a
+ * concat head; the best dev accuracy picks the reported weights.
+ */
+function clip(c: RunConfig): RunConfig {
+  c.method = 'joint';
+  c.methodOptions = {};
+  c.recipe = 'clip';
+  c.model = { ...c.model, hidden: 128, dropout: 0, head: 'concat', encoders: {} };
+  c.train = {
+    ...c.train,
+    epochs: 30,
+    batchSize: 32,
+    optimizer: 'adamw',
+    lr: 1e-3,
+    weightDecay: 0.01,
+    scheduler: 'step',
+    stepSize: 10,
+    schedulerFactor: 0.1,
+    clipGradNorm: 0,
+    monitor: 'dev.accuracy',
+    patience: 0,
+  };
+  return c;
+}
+
 /** Named starting configurations; `--set` and flags apply on top. */
 export const PRESETS: Record<string, { help: string; apply: (c: RunConfig) => RunConfig }> = {
   'ada2i-iemocap': {
@@ -116,6 +143,31 @@ export const PRESETS: Record<string, { help: string; apply: (c: RunConfig) => Ru
     apply: (c) => ada2i(c, { hidden: 300, lr: 1.7e-4, alpha: 0.037, beta: 0.012, rank: 11, devMode: 'shuffle' }),
   },
   joint: { help: 'joint training of Transformer encoders with a concat head: the plain baseline', apply: (c) => c },
+  'clip-joint': {
+    help: 'clips: joint training, encoders by sample shape (LeNet, Transformer, MLP), concat head; AdamW 1e-3, StepLR(10, 0.1), 30 epochs, batch 32',
+    apply: clip,
+  },
+  'clip-ogm-ge': {
+    // OGM-GE's official code: SGD (lr 1e-3, momentum 0.9, weight decay 1e-4), only 4-D kernels
+    // modulated, noise from the original gradient, modulation from the first epoch through 50.
+    // alpha 0.3 is BalanceBenchmark's (OGM-GE's own range is 0.1 to 0.8; AV-MNIST has no official value).
+    help: 'clips: OGM-GE as its official code (SGD 1e-3, momentum 0.9, wd 1e-4; conv kernels modulated; alpha 0.3)',
+    apply: (c) => {
+      clip(c);
+      c.method = 'ogm-ge';
+      c.methodOptions = { alpha: 0.3, startEpoch: 1, endEpoch: 50, params: 'conv', noiseStd: 'original' };
+      c.train = { ...c.train, optimizer: 'sgd', lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 };
+      return c;
+    },
+  },
+  'clip-mmcosine': {
+    help: 'clips: MMCosine (true cosine head, scale 10 as in the MLB script for CREMA-D), otherwise clip-joint',
+    apply: (c) => {
+      clip(c);
+      c.model = { ...c.model, head: 'amw', amwMode: 'mmcosine', amwScale: 10 };
+      return c;
+    },
+  },
 };
 
 /** What `mmbalance train` uses when no preset is named. */
@@ -215,6 +267,10 @@ export const CONFIG_SCHEMA: Record<string, KeySpec> = {
   'model.afwDropout': { type: { t: 'number', min: 0, max: 1 }, help: 'dropout after AFW' },
   'model.afwOrder': { type: { t: 'string[]' }, help: 'AFW contraction order: these modalities first; [] for modality order' },
   'model.parity': { type: { t: 'boolean' }, help: "no padding masks and AFW's code form (set by ada2i.parity under the ada2i recipe)" },
+  'model.encoders': {
+    type: { t: 'object' },
+    help: 'clip models: modality -> encoder (lenet, resnet18, mlp, transformer), e.g. model.encoders.audio=resnet18; by sample shape when absent',
+  },
   'model.packed': { type: { t: 'boolean' }, help: 'run encoder projections on real utterances only (same results, less work)' },
   'train.epochs': { type: { t: 'integer', min: 1 }, help: 'training epochs (--epochs); methods with phases set their own lengths' },
   'train.batchSize': { type: { t: 'integer', min: 1 }, help: 'batch size: dialogues for conversations, samples for clips' },
@@ -330,11 +386,14 @@ export function validateRunConfig(c: RunConfig): RunConfig {
   return c;
 }
 
+/** Maps whose keys are the user's (a method's options, the generator's, encoders by modality). */
+const FREE_FORM = ['methodOptions', 'data.synth', 'model.encoders'];
+
 /** Deep-merges `patch` into `base`, refusing keys `base` does not have (free-form maps excepted) and objects replaced by scalars. */
 export function mergeConfig(base: Record<string, unknown>, patch: Record<string, unknown>, path = ''): void {
   for (const [k, v] of Object.entries(patch)) {
     const where = path ? `${path}.${k}` : k;
-    const freeForm = path.startsWith('methodOptions') || path.startsWith('data.synth') || path === 'methodOptions' || path === 'data.synth';
+    const freeForm = FREE_FORM.some((f) => path === f || path.startsWith(`${f}.`));
     if (!(k in base) && !freeForm) {
       const near = nearest(k, Object.keys(base));
       throw new ConfigError(`unknown config key '${where}'${near ? `; did you mean '${path ? `${path}.` : ''}${near}'?` : ''}`);
@@ -435,9 +494,9 @@ export function describeConfig(c: RunConfig): string {
 
 const LETTERS: Record<string, string> = { t: 'text', a: 'audio', v: 'visual' };
 
-/** 'tav' | 'ta' | ... (text, audio, visual), or a comma-separated list of modality names. */
+/** 'tav' | 'ta' | ... (text, audio, visual), or modality names separated by commas or '+' (audio+image). */
 export function parseModalities(spec: string, available: readonly string[]): string[] {
-  const names = spec.includes(',') || !/^[tav]+$/.test(spec) ? spec.split(',').map((s) => s.trim()) : [...spec].map((ch) => LETTERS[ch]!);
+  const names = /[,+]/.test(spec) || !/^[tav]+$/.test(spec) ? spec.split(/[,+]/).map((s) => s.trim()) : [...spec].map((ch) => LETTERS[ch]!);
   for (const n of names) {
     if (!available.includes(n)) {
       throw new ConfigError(

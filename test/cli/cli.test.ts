@@ -82,3 +82,49 @@ test('bad input gets a clear message and a non-zero exit, never a stack trace', 
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--modalities/);
 });
+
+test('CMU-MOSEI label tasks and the IEMOCAP 4-class variant through the command line', () => {
+  const tiny = [
+    '--set',
+    'model.hidden=10',
+    '--set',
+    'model.dimFeedforward=16',
+    '--set',
+    'model.afwRank=2',
+    '--set',
+    'train.batchSize=2',
+    '--epochs',
+    '1',
+    '--quiet',
+  ];
+  const mosei = fixturePath('data', 'mosei_tasks_p4.pkl');
+  const noTask = runCli('train', '--preset', 'ada2i-mosei', '--data', mosei, '--out', join(dir, 'mosei-none'), ...tiny);
+  assert.equal(noTask.status, 1);
+  assert.match(noTask.stderr, /2 tasks \("sentiment_2", "sentiment_7"\).*data\.task/);
+  const out = join(dir, 'mosei7');
+  const r = runCli('train', '--preset', 'ada2i-mosei', '--data', mosei, '--set', 'data.task=sentiment_7', '--out', out, ...tiny);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(s.classNames, ['sneg', 'neg', 'wneg', 'neu', 'wpos', 'pos', 'spos']);
+  assert.equal(s.method, 'ada2i');
+  assert.equal(s.data.devSource, 'file', 'valVid is the dev split');
+  const four = join(dir, 'iemocap4');
+  const r4 = runCli(
+    'train',
+    '--preset',
+    'joint',
+    '--data',
+    fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+    '--set',
+    'data.classes=4',
+    '--out',
+    four,
+    ...SMALL,
+    '--epochs',
+    '1',
+  );
+  assert.equal(r4.status, 0, r4.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(four, 'summary.json'), 'utf8')).classNames, ['hap', 'sad', 'neu', 'ang']);
+  const bad = runCli('train', '--set', 'data.classes=5', '--out', join(dir, 'five'));
+  assert.match(bad.stderr, /data\.classes expects one of 6, 4 but received 5/);
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UsageError, parseOptions } from '../../src/cli/args.js';
+import { parseOptions } from '../../src/cli/args.js';
 import { ConfigError, applySet, defaultRunConfig, parseModalities } from '../../src/train/run_config.js';
 import { TRAIN_OPTIONS } from '../../src/cli/commands.js';
 
