@@ -46,7 +46,7 @@ interface DatasetIndex {
 }
 
 /** Little-endian bytes of a typed array (a view on little-endian hosts, a swapped copy otherwise). */
-function leBytes(a: Float32Array | Int32Array): Uint8Array {
+export function leBytes(a: Float32Array | Int32Array): Uint8Array {
   const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (HOST_LITTLE_ENDIAN) return b;
   const c = b.slice();
@@ -55,7 +55,7 @@ function leBytes(a: Float32Array | Int32Array): Uint8Array {
 }
 
 /** An aligned copy of little-endian bytes, in host order. */
-function hostCopy(b: Uint8Array): ArrayBuffer {
+export function hostCopy(b: Uint8Array): ArrayBuffer {
   const c = b.slice();
   if (!HOST_LITTLE_ENDIAN) for (let i = 0; i < c.length; i += 4) c.subarray(i, i + 4).reverse();
   return c.buffer;

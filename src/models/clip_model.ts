@@ -1,15 +1,15 @@
 import type { Batch } from '../data/dataset.js';
 import type { ClipLayout } from '../data/clip/dataset.js';
 import { ArgumentError, invalid } from '../engine/errors.js';
-import * as F from '../engine/functional.js';
 import type { Tensor } from '../engine/tensor.js';
 import { ModuleDict } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import { type ParamRef, wholeRefs } from '../nn/param_ref.js';
+import type { ParamRef } from '../nn/param_ref.js';
 import { clipEncoders } from './clip_encoders.js';
 import type { ConversationModelConfig } from './conversation_model.js';
 import { type FusionHead, makeHead } from './fusion.js';
 import type { ModelOutputs, MultimodalModel } from './model.js';
+import { encoderParameters, headLosses } from './head.js';
 import { SequenceEncoder } from './sequence_encoder.js';
 
 /** One modality's encoder of a clip model: (B, ...shape) -> (B, outDim). */
@@ -88,23 +88,14 @@ export class ClipModel extends Module implements MultimodalModel {
           ? e.forward(x, layout?.paddingMask[m] ?? null)
           : (e as unknown as { forward(x: Tensor): Tensor }).forward(x);
     }
-    const { fused, unimodal, auxLogits } = this.head.forward(features);
-    const losses: Record<string, Tensor> = {};
-    for (const [k, logits] of Object.entries(auxLogits ?? {})) losses[k] = F.crossEntropy(logits, batch.labels);
-    if (this.head.unimodalProbes)
-      losses.probes = this.modalities.map((m) => F.crossEntropy(unimodal[m]!, batch.labels)).reduce((a, t) => a.add(t));
-    return { fused, unimodal, features, losses };
+    const out = this.head.forward(features);
+    return { fused: out.fused, unimodal: out.unimodal, features, losses: headLosses(this.head, out, batch.labels) };
   }
 
   modalityParameters(role?: 'encoder'): Record<string, Tensor[]>;
   modalityParameters(role: 'branch'): Record<string, ParamRef[]>;
   modalityParameters(role: 'encoder' | 'branch' = 'encoder'): Record<string, Tensor[]> | Record<string, ParamRef[]> {
-    if (role === 'branch')
-      return Object.fromEntries(
-        this.modalities.map((m) => [m, [...wholeRefs(this.encoders.get(m).parameters()), ...this.head.branchParameters(m)]]),
-      );
-    if (role !== 'encoder') throw invalid('role', "'encoder' or 'branch'", role);
-    return Object.fromEntries(this.modalities.map((m) => [m, this.encoders.get(m).parameters()]));
+    return encoderParameters(this.modalities, (m) => this.encoders.get(m), this.head, role);
   }
 
   classWeightNorms(): Record<string, number[]> | null {

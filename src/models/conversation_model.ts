@@ -1,16 +1,16 @@
 import { invalid } from '../engine/errors.js';
-import * as F from '../engine/functional.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Batch } from '../data/dataset.js';
 import type { ConversationLayout } from '../data/conversation/batch.js';
 import { ModuleDict } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import { type ParamRef, wholeRefs } from '../nn/param_ref.js';
+import type { ParamRef } from '../nn/param_ref.js';
 import { type ConversationEncoder, type EncoderKind, encoders, makeEncoder } from './encoders.js';
 import { AFW } from './afw.js';
 import type { AMWMode } from './amw.js';
 import { type FusionHead, type HeadKind, heads, makeHead } from './fusion.js';
 import type { ModelOutputs, MultimodalModel } from './model.js';
+import { encoderParameters, headLosses } from './head.js';
 
 export type { ModelOutputs, MultimodalModel } from './model.js';
 
@@ -138,12 +138,7 @@ export class ConversationModel extends Module implements MultimodalModel {
   modalityParameters(role?: 'encoder'): Record<string, Tensor[]>;
   modalityParameters(role: 'branch'): Record<string, ParamRef[]>;
   modalityParameters(role: 'encoder' | 'branch' = 'encoder'): Record<string, Tensor[]> | Record<string, ParamRef[]> {
-    if (role === 'branch')
-      return Object.fromEntries(
-        this.modalities.map((m) => [m, [...wholeRefs(this.encoders.get(m).parameters()), ...this.head.branchParameters(m)]]),
-      );
-    if (role !== 'encoder') throw invalid('role', "'encoder' or 'branch'", role);
-    return Object.fromEntries(this.modalities.map((m) => [m, this.encoders.get(m).parameters()]));
+    return encoderParameters(this.modalities, (m) => this.encoders.get(m), this.head, role);
   }
 
   classWeightNorms(): Record<string, number[]> | null {
@@ -176,11 +171,8 @@ export class ConversationModel extends Module implements MultimodalModel {
     }
     const features: Record<string, Tensor> = {};
     for (const m of this.modalities) features[m] = padded[m]!.reshape(-1, padded[m]!.shape[2]!).indexSelect(0, layout.realIndex);
-    const { fused, unimodal, auxLogits } = this.head.forward(features);
-    for (const [k, logits] of Object.entries(auxLogits ?? {})) losses[k] = F.crossEntropy(logits, batch.labels);
-    if (this.head.unimodalProbes)
-      losses.probes = this.modalities.map((m) => F.crossEntropy(unimodal[m]!, batch.labels)).reduce((a, t) => a.add(t));
-    return { fused, unimodal, features, losses };
+    const out = this.head.forward(features);
+    return { fused: out.fused, unimodal: out.unimodal, features, losses: { ...losses, ...headLosses(this.head, out, batch.labels) } };
   }
 }
 

@@ -4,7 +4,7 @@ import { noGrad } from '../engine/grad_mode.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Linear } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
-import type { ParamRef } from '../nn/param_ref.js';
+import { type ParamRef, wholeRefs } from '../nn/param_ref.js';
 
 export interface HeadOutputs {
   /** (N, C) fused logits. */
@@ -96,4 +96,31 @@ export abstract class SlicedLinearHead extends FusionHead {
   override classWeightNorms(): Record<string, number[]> {
     return noGrad(() => Object.fromEntries(this.modalities.map((m) => [m, this.weightSlice(m).norm(2, 1).toArray()])));
   }
+}
+
+/**
+ * The losses a head asks the loop for, by name, in this order: the cross entropy of its auxiliary
+ * logits (Ada2I's L_modal), then that of probes on detached features (which cannot reach the encoders).
+ */
+export function headLosses(head: FusionHead, out: HeadOutputs, labels: Tensor): Record<string, Tensor> {
+  const losses: Record<string, Tensor> = {};
+  for (const [k, logits] of Object.entries(out.auxLogits ?? {})) losses[k] = F.crossEntropy(logits, labels);
+  if (head.unimodalProbes)
+    losses.probes = Object.values(out.unimodal)
+      .map((u) => F.crossEntropy(u, labels))
+      .reduce((a, t) => a.add(t));
+  return losses;
+}
+
+/** modalityParameters() of a model with one encoder per modality and a fusion head. */
+export function encoderParameters(
+  modalities: readonly string[],
+  encoder: (m: string) => { parameters(): Tensor[] },
+  head: FusionHead,
+  role: 'encoder' | 'branch',
+): Record<string, Tensor[]> | Record<string, ParamRef[]> {
+  if (role === 'branch')
+    return Object.fromEntries(modalities.map((m) => [m, [...wholeRefs(encoder(m).parameters()), ...head.branchParameters(m)]]));
+  if (role !== 'encoder') throw invalid('role', "'encoder' or 'branch'", role);
+  return Object.fromEntries(modalities.map((m) => [m, encoder(m).parameters()]));
 }

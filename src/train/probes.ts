@@ -9,51 +9,53 @@ import { type Tensor, ones, zeros } from '../engine/tensor.js';
  * as AMW (their logits are dominated by the bias, so every modality predicts the majority class),
  * which is why the probe is recorded beside them.
  *
- * Each epoch the loop adds the training batches' detached features to sums of X^T X and X^T Y
- * (one-hot targets, a bias column), one small matmul per step and no random draw, so training is
- * untouched. At the epoch's end W = (X^T X + lambda I)^-1 X^T Y is solved in float64 (lambda =
- * 1e-3 times the mean diagonal, for scale) and scored on the dev features.
+ * Each epoch the loop keeps the training batches' detached features (up to 20,000 samples; no
+ * copy, no random draw, so training is untouched). At the epoch's end W = (X^T X + lambda I)^-1
+ * X^T Y (one-hot targets, a bias column) is solved in float64 (lambda = 1e-3 times the mean
+ * diagonal, for scale) and scored on the dev features.
  */
 export class RidgeProbes {
-  private gram: Record<string, Tensor> = {};
-  private cross: Record<string, Tensor> = {};
+  private features: Record<string, Tensor[]> = {};
+  private labels: Tensor[] = [];
   private count = 0;
 
-  constructor(readonly numClasses: number) {}
+  /** At most `maxSamples` training samples per epoch are kept (the first ones of the shuffled epoch). */
+  constructor(
+    readonly numClasses: number,
+    readonly maxSamples = 20_000,
+  ) {}
 
-  /** Adds one batch: features (N, h_m) per modality and (N) int64 labels. */
+  /**
+   * Keeps one batch's detached features, (N, h_m) per modality, and its (N) int64 labels: one
+   * cheap call per modality on the hot path; the sums are formed once, in fit().
+   */
   accumulate(features: Readonly<Record<string, Tensor>>, labels: Tensor): void {
-    noGrad(() => {
-      const y = scope(() =>
-        keep(zeros([labels.shape[0]!, this.numClasses], { dtype: 'float64', device: labels.device }).scatter(1, labels.unsqueeze(1), 1)),
-      );
-      try {
-        for (const [m, f] of Object.entries(features)) {
-          scope(() => {
-            const x = cat([f.detach().double(), ones([f.shape[0]!, 1], { dtype: 'float64', device: f.device })], 1);
-            const g = x.T.matmul(x);
-            const c = x.T.matmul(y);
-            const prevG = this.gram[m];
-            const prevC = this.cross[m];
-            this.gram[m] = keep(prevG ? prevG.add(g) : g);
-            this.cross[m] = keep(prevC ? prevC.add(c) : c);
-            prevG?.dispose();
-            prevC?.dispose();
-          });
-        }
-      } finally {
-        y.dispose();
-      }
-    });
+    if (this.count >= this.maxSamples) return;
+    for (const [m, f] of Object.entries(features)) (this.features[m] ??= []).push(keep(f.detach()));
+    this.labels.push(keep(labels.detach()));
     this.count += labels.shape[0]!;
   }
 
-  /** Solves each modality's probe from the sums so far; null before any batch. */
+  /** Solves each modality's probe from the kept batches; null before any batch. */
   fit(): Record<string, Float64Array> | null {
     if (this.count === 0) return null;
-    const out: Record<string, Float64Array> = {};
-    for (const m of Object.keys(this.gram)) out[m] = ridgeSolve(this.gram[m]!.toArray(), this.cross[m]!.toArray(), this.numClasses);
-    return out;
+    return scope(() =>
+      noGrad(() => {
+        const labels = cat(this.labels, 0);
+        const y = zeros([labels.shape[0]!, this.numClasses], { dtype: 'float64', device: labels.device }).scatter(
+          1,
+          labels.unsqueeze(1),
+          1,
+        );
+        const out: Record<string, Float64Array> = {};
+        for (const [m, fs] of Object.entries(this.features)) {
+          const f = cat(fs, 0).double();
+          const x = cat([f, ones([f.shape[0]!, 1], { dtype: 'float64', device: f.device })], 1);
+          out[m] = ridgeSolve(x.T.matmul(x).toArray(), x.T.matmul(y).toArray(), this.numClasses);
+        }
+        return out;
+      }),
+    );
   }
 
   /** Accuracy of each fitted probe on (N, h_m) features with (N) labels. */
@@ -86,11 +88,11 @@ export class RidgeProbes {
     return out;
   }
 
-  /** Starts the next epoch's sums. */
+  /** Starts the next epoch. */
   reset(): void {
-    for (const t of [...Object.values(this.gram), ...Object.values(this.cross)]) t.dispose();
-    this.gram = {};
-    this.cross = {};
+    for (const t of [...Object.values(this.features).flat(), ...this.labels]) t.dispose();
+    this.features = {};
+    this.labels = [];
     this.count = 0;
   }
 }

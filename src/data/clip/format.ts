@@ -12,28 +12,13 @@ import { readFileSync } from 'node:fs';
 import { writeAtomically } from '../../io/atomic.js';
 import { type RawTensor, SafetensorsError, parseSafetensors, serializeSafetensors } from '../../io/safetensors.js';
 import { SPLITS, type SplitName } from '../dataset.js';
+import { hostCopy, leBytes } from '../format.js';
 import { DatasetError } from '../validate.js';
 import { type ClipDataset, type ClipSplit, isVariableSequence } from './types.js';
 import { validateClips } from './validate.js';
 
 export const CLIP_FORMAT = 'mmbalance.clips';
 export const CLIP_FORMAT_VERSION = '1';
-
-const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function le(a: Float32Array | Int32Array): Uint8Array {
-  const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  if (LITTLE) return b;
-  const c = b.slice();
-  for (let i = 0; i < c.length; i += 4) c.subarray(i, i + 4).reverse();
-  return c;
-}
-
-function host(b: Uint8Array): ArrayBuffer {
-  const c = b.slice();
-  if (!LITTLE) for (let i = 0; i < c.length; i += 4) c.subarray(i, i + 4).reverse();
-  return c.buffer;
-}
 
 interface ClipIndex {
   name: string;
@@ -61,15 +46,15 @@ export function serializeClips(ds: ClipDataset): Uint8Array {
   for (const split of SPLITS) {
     const sp = ds.splits[split];
     const n = sp.labels.length;
-    tensors.set(`${split}/labels`, { dtype: 'I32', shape: [n], data: le(sp.labels) });
+    tensors.set(`${split}/labels`, { dtype: 'I32', shape: [n], data: leBytes(sp.labels) });
     for (const m of ds.modalities) {
       const shape = ds.shapes[m]!;
       if (isVariableSequence(shape)) {
         const lengths = sp.lengths[m]!;
         const total = lengths.reduce((a, t) => a + t, 0);
-        tensors.set(`${split}/${m}`, { dtype: 'F32', shape: [total, shape[1]!], data: le(sp.features[m]!) });
-        tensors.set(`${split}/${m}.lengths`, { dtype: 'I32', shape: [n], data: le(lengths) });
-      } else tensors.set(`${split}/${m}`, { dtype: 'F32', shape: [n, ...shape], data: le(sp.features[m]!) });
+        tensors.set(`${split}/${m}`, { dtype: 'F32', shape: [total, shape[1]!], data: leBytes(sp.features[m]!) });
+        tensors.set(`${split}/${m}.lengths`, { dtype: 'I32', shape: [n], data: leBytes(lengths) });
+      } else tensors.set(`${split}/${m}`, { dtype: 'F32', shape: [n, ...shape], data: leBytes(sp.features[m]!) });
     }
   }
   return serializeSafetensors(tensors, { format: CLIP_FORMAT, version: CLIP_FORMAT_VERSION, index: JSON.stringify(index) });
@@ -115,10 +100,10 @@ export function parseClips(bytes: Uint8Array): ClipDataset {
   for (const split of SPLITS) {
     const ids = index.ids[split];
     if (!Array.isArray(ids)) bad(`its index has no ids for the ${split} split`);
-    const sp: ClipSplit = { ids, labels: new Int32Array(host(get(`${split}/labels`, 'I32').data)), features: {}, lengths: {} };
+    const sp: ClipSplit = { ids, labels: new Int32Array(hostCopy(get(`${split}/labels`, 'I32').data)), features: {}, lengths: {} };
     for (const m of index.modalities) {
-      sp.features[m] = new Float32Array(host(get(`${split}/${m}`, 'F32').data));
-      if (isVariableSequence(index.shapes[m] ?? [])) sp.lengths[m] = new Int32Array(host(get(`${split}/${m}.lengths`, 'I32').data));
+      sp.features[m] = new Float32Array(hostCopy(get(`${split}/${m}`, 'F32').data));
+      if (isVariableSequence(index.shapes[m] ?? [])) sp.lengths[m] = new Int32Array(hostCopy(get(`${split}/${m}.lengths`, 'I32').data));
     }
     splits[split] = sp;
   }
