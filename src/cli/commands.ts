@@ -36,7 +36,12 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
     shownDefault: 'the built-in data',
   },
   { name: 'format', type: 'string', help: 'pickle schema: auto, ada2i, dialoguernn, meld', shownDefault: 'auto' },
-  { name: 'modalities', type: 'string', help: 'tav, ta, tv, av, t, a, v, or names separated by commas', shownDefault: 'all' },
+  {
+    name: 'modalities',
+    type: 'string',
+    help: "tav, ta, tv, av, t, a, v, or names separated by commas or '+' (audio+image)",
+    shownDefault: 'all',
+  },
   { name: 'method', type: 'string', help: `balancing method (${strategyNames().join(', ')})`, shownDefault: "the preset's" },
   { name: 'preset', type: 'string', help: `a named configuration (${Object.keys(PRESETS).join(', ')})`, shownDefault: DEFAULT_PRESET },
   { name: 'config', type: 'string', help: "a JSON file with config values (a run directory's config.json)" },
@@ -61,6 +66,7 @@ const TRAIN_EXAMPLES = [
   'mmbalance train --data iemocap.safetensors --modalities ta --out runs/ta',
   'mmbalance train --preset joint --set train.lr=1e-4 --set model.head=concat',
   'mmbalance train --out runs/ta --resume                      # continue an interrupted run',
+  'mmbalance train --preset clip-joint --data avmnist.safetensors   # clips (see mmbalance data avmnist)',
 ];
 
 /** The configuration the flags describe: preset, config file, flags, then --set in order. */

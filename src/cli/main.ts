@@ -20,8 +20,8 @@ Usage: mmbalance <command> [options]
 Commands:
   train      train a multimodal model (no options: the built-in data) and write a run directory
   eval       evaluate a run's best weights on a split
-  predict    write per-utterance predictions of a run as JSON lines
-  data       convert, generate or inspect datasets
+  predict    write per-sample predictions of a run as JSON lines
+  data       convert, build (AV-MNIST), generate or inspect datasets
   sweep      train each modality combination over several seeds and tabulate the results
   config     list every configuration key with its default, type and meaning
   help CMD   show a command's help

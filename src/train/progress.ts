@@ -13,8 +13,12 @@ export class ProgressBar {
     this.enabled = enabled;
   }
 
-  tick(info: Record<string, number> = {}): void {
+  private info: Record<string, number> = {};
+
+  /** One unit done; `info` (a running loss, say) is shown until the next tick that gives one. */
+  tick(info?: Record<string, number>): void {
     this.done++;
+    if (info) this.info = info;
     if (!this.enabled) return;
     const now = performance.now();
     if (now - this.lastDraw < 100 && this.done < this.total) return;
@@ -24,7 +28,7 @@ export class ProgressBar {
     const eta = (this.total - this.done) / Math.max(rate, 1e-9);
     const width = 24;
     const filled = Math.round((width * this.done) / this.total);
-    const extras = Object.entries(info)
+    const extras = Object.entries(this.info)
       .map(([k, v]) => `${k} ${v.toFixed(4)}`)
       .join('  ');
     process.stderr.write(
