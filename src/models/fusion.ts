@@ -3,6 +3,7 @@ import * as F from '../engine/functional.js';
 import { cat } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Dropout, Linear, ModuleDict, ReLU, Sequential } from '../nn/layers.js';
+import { type ParamRef, wholeRefs } from '../nn/param_ref.js';
 import { AMWHead, type AMWMode } from './amw.js';
 import { FusionHead, type HeadOutputs, SlicedLinearHead } from './head.js';
 import { Registry } from './registry.js';
@@ -19,6 +20,46 @@ export class ConcatHead extends SlicedLinearHead {
       ),
     );
     return { fused, unimodal: this.slicedUnimodal(h) };
+  }
+}
+
+/**
+ * The concat head (`fc`) plus a linear classifier per modality (`classifiers.<m>`: d_m -> C), as
+ * Multi-Loss and MLB need (methods.md, "Multi-Loss and MLB"). The classifiers' logits are the
+ * unimodal outputs and are not detached: their cross entropy is meant to train the encoders,
+ * unlike the MLP head's probes. The head adds no loss of its own; a method asks for the unimodal
+ * terms ('multi-loss', 'mlb'), so under plain joint training the classifiers stay untrained.
+ */
+export class MultiHead extends SlicedLinearHead {
+  /** The unimodal logits come from classifiers of their own, not from slices of `fc`. */
+  override readonly ownUnimodalClassifiers = true;
+  readonly classifiers: ModuleDict<Linear>;
+
+  constructor(modalities: string[], dims: Record<string, number>, numClasses: number) {
+    super(modalities, dims, numClasses);
+    this.classifiers = this.registerModule(
+      'classifiers',
+      new ModuleDict(Object.fromEntries(modalities.map((m) => [m, new Linear(this.widthOf(m), numClasses)]))),
+    );
+  }
+
+  forward(h: Record<string, Tensor>): HeadOutputs {
+    const fused = this.fc.forward(
+      cat(
+        this.modalities.map((m) => h[m]!),
+        1,
+      ),
+    );
+    const unimodal: Record<string, Tensor> = {};
+    for (const m of this.modalities) unimodal[m] = this.classifiers.get(m).forward(h[m]!);
+    return { fused, unimodal };
+  }
+
+  /** Modality m's own classifier (weight and bias, whole), then its block of columns of `fc.weight`. */
+  override branchParameters(m: string): ParamRef[] {
+    // The slice first: it rejects an unknown modality with the head's own message.
+    const slice = super.branchParameters(m);
+    return [...wholeRefs(this.classifiers.get(m).parameters()), ...slice];
   }
 }
 
@@ -100,6 +141,7 @@ export const heads = new Registry<HeadFactory>('fusion head');
 heads.register('concat', (m, d, c) => new ConcatHead(m, d, c));
 heads.register('sum', (m, d, c) => new SumHead(m, d, c));
 heads.register('mlp', (m, d, c, o) => new MLPHead(m, d, c, o.hidden, o.dropout));
+heads.register('multi', (m, d, c) => new MultiHead(m, d, c));
 heads.register(
   'amw',
   (m, d, c, o) =>

@@ -22,6 +22,8 @@ export abstract class FusionHead extends Module {
    * them with their own cross entropy, which cannot reach the encoders.
    */
   readonly unimodalProbes: boolean = false;
+  /** True when each modality has its own classifier, trained by its own loss (Multi-Loss, MLB); false when the unimodal logits are slices or probes. */
+  readonly ownUnimodalClassifiers: boolean = false;
   abstract override forward(h: Record<string, Tensor>): HeadOutputs;
 
   /**

@@ -160,6 +160,37 @@ export const PRESETS: Record<string, { help: string; apply: (c: RunConfig) => Ru
       return c;
     },
   },
+  'clip-multi-loss': {
+    help: 'clips: Multi-Loss (a classifier per modality trained by its own cross entropy beside the fused one), otherwise clip-joint',
+    apply: (c) => {
+      clip(c);
+      c.method = 'multi-loss';
+      c.model = { ...c.model, head: 'multi' };
+      return c;
+    },
+  },
+  'clip-mlb': {
+    // MLB's released code: alpha 0.8, configs behaving as beta_max 2; its Adam lr 1e-4 / wd 1e-4 are
+    // not used here so that every clip baseline shares one protocol (set train.* to follow the code).
+    help: 'clips: MLB (Multi-Loss with per-step branch coefficients; alpha 0.8, betaMax 2 as the released code), otherwise clip-joint',
+    apply: (c) => {
+      clip(c);
+      c.method = 'mlb';
+      c.methodOptions = { alpha: 0.8, betaMax: 2, apply: 'grad' };
+      c.model = { ...c.model, head: 'multi' };
+      return c;
+    },
+  },
+  'clip-gmm': {
+    // A reconstruction (methods.md): 5 warm-up epochs, then the paper's four rounds of 5 epochs (30 in all).
+    help: 'clips: the GMM-guided adaptive loss (reconstructed; 5 warm-up epochs, 4 rounds of 5), otherwise clip-joint',
+    apply: (c) => {
+      clip(c);
+      c.method = 'gmm';
+      c.methodOptions = { warmupEpochs: 5, rounds: 4, epochsPerRound: 5 };
+      return c;
+    },
+  },
   'clip-mmcosine': {
     help: 'clips: MMCosine (true cosine head, scale 10 as in the MLB script for CREMA-D), otherwise clip-joint',
     apply: (c) => {
@@ -252,7 +283,10 @@ export const CONFIG_SCHEMA: Record<string, KeySpec> = {
   'model.dimFeedforward': { type: { t: 'integer', min: 1 }, help: 'Transformer feed-forward width' },
   'model.dropout': { type: { t: 'number', min: 0, max: 1 }, help: 'dropout in the encoders (and the MLP head)' },
   'model.maskPadding': { type: { t: 'boolean' }, help: 'mask padded utterances out of attention' },
-  'model.head': { type: { t: 'string', choices: () => heads.names() }, help: 'fusion head: concat, sum, mlp, amw' },
+  'model.head': {
+    type: { t: 'string', choices: () => heads.names() },
+    help: 'fusion head: concat, sum, mlp, amw, multi (concat + a classifier per modality: Multi-Loss, MLB)',
+  },
   'model.headHidden': { type: { t: 'integer', min: 1 }, help: "the MLP head's hidden width (and the paper's MLP on AMW)" },
   'model.amwMode': {
     type: { t: 'string', choices: choices('ada2i', 'mmcosine') },

@@ -40,6 +40,33 @@ test('data avmnist builds, inspect shows it; clip-joint, OGM-GE and MMCosine tra
   const first = JSON.parse(readFileSync(preds, 'utf8').split('\n')[0]!);
   assert.match(first.sample, /^img\d{5}\+\d_theo_\d+$/);
   assert.equal(first.sample.split('+')[1][0], first.label, "the recording's digit is the label");
+  // Multi-Loss, MLB and the GMM-guided loss (two short stages) through the same loop.
+  for (const [preset, more] of [
+    ['clip-multi-loss', []],
+    ['clip-mlb', []],
+    ['clip-gmm', ['--set', 'methodOptions.warmupEpochs=1', '--set', 'methodOptions.rounds=1', '--set', 'methodOptions.epochsPerRound=1']],
+  ] as [string, string[]][]) {
+    const out = join(dir, preset);
+    const r = runCli('train', '--preset', preset, '--data', avmnist, '--out', out, ...fast, ...more);
+    assert.equal(r.status, 0, `${preset}: ${r.stderr}`);
+    const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    if (preset === 'clip-mlb') assert.deepEqual(Object.keys(lines[0].strategy.k).sort(), ['audio', 'image']);
+    if (preset === 'clip-multi-loss')
+      assert.deepEqual(Object.keys(lines[0].trainLossTerms).sort(), ['fused', 'unimodal.audio', 'unimodal.image']);
+    if (preset === 'clip-gmm') {
+      assert.deepEqual(
+        lines.map((l) => l.phase),
+        ['warmup', 'round-1'],
+      );
+      assert.equal(
+        lines[1].strategy.round.histogram.counts.reduce((a: number, b: number) => a + b, 0),
+        7001,
+      );
+    }
+  }
   // One modality alone.
   const audio = runCli('train', '--preset', 'clip-joint', '--data', avmnist, '--modalities', 'audio', '--out', join(dir, 'audio'), ...fast);
   assert.equal(audio.status, 0, audio.stderr);
