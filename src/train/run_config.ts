@@ -553,8 +553,11 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** The candidate nearest to a mistyped word (edit distance, or a shared stem: modality -> modalities), or null. */
+/** The candidate nearest to a mistyped word (an abbreviation, edit distance, or a shared stem: modality -> modalities), or null. */
 export function nearest(word: string, candidates: readonly string[]): string | null {
+  // A word that begins exactly one candidate is an abbreviation of it (ogm -> ogm-ge, not gmm).
+  const extending = candidates.filter((c) => c.startsWith(word) && c !== word);
+  if (word.length >= 3 && extending.length === 1) return extending[0]!;
   let best: string | null = null;
   let bestD = Infinity;
   for (const c of candidates) {
