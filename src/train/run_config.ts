@@ -201,6 +201,37 @@ export const PRESETS: Record<string, { help: string; apply: (c: RunConfig) => Ru
   },
 };
 
+/**
+ * The methods `sweep --methods` compares, each as a change to the swept configuration: the method
+ * and the head it needs, with the method's own default options (the sweep's methodOptions are not
+ * carried from one method to another).
+ */
+export const METHOD_VARIANTS: Record<string, { help: string; apply: (c: RunConfig) => void }> = {
+  joint: { help: 'joint training, the configuration as it is', apply: (c) => ((c.method = 'joint'), (c.methodOptions = {})) },
+  'ogm-ge': { help: 'OGM-GE modulation (its default options)', apply: (c) => ((c.method = 'ogm-ge'), (c.methodOptions = {})) },
+  mmcosine: {
+    help: 'MMCosine: the true-cosine head with scale 10, joint training',
+    apply: (c) => {
+      c.method = 'joint';
+      c.methodOptions = {};
+      c.model = { ...c.model, head: 'amw', amwMode: 'mmcosine', amwScale: 10 };
+    },
+  },
+  'multi-loss': {
+    help: 'Multi-Loss with the multi head',
+    apply: (c) => ((c.method = 'multi-loss'), (c.methodOptions = {}), (c.model = { ...c.model, head: 'multi' })),
+  },
+  mlb: {
+    help: 'MLB with the multi head (alpha 0.8, betaMax 2)',
+    apply: (c) => ((c.method = 'mlb'), (c.methodOptions = {}), (c.model = { ...c.model, head: 'multi' })),
+  },
+  gmm: { help: 'the GMM-guided adaptive loss (its default stages)', apply: (c) => ((c.method = 'gmm'), (c.methodOptions = {})) },
+  'ada2i-modulation': {
+    help: "Ada2I's disparity-ratio modulation (its default options)",
+    apply: (c) => ((c.method = 'ada2i'), (c.methodOptions = {})),
+  },
+};
+
 /** What `mmbalance train` uses when no preset is named. */
 export const DEFAULT_PRESET = 'ada2i-iemocap';
 

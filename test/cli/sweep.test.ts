@@ -54,3 +54,52 @@ test('mmbalance sweep trains every combination and seed and writes the table', (
   assert.equal(sweep.rows.length, 2);
   assert.match(readFileSync(join(dir, 'sweep.md'), 'utf8'), /\| text\+audio \|/);
 });
+
+test('sweep --methods runs every method through the one loop and tabulates score, unimodal accuracy, ECE and agreement', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mmb-methods-'));
+  const methods = 'joint,ogm-ge,mmcosine,multi-loss,mlb,gmm,ada2i-modulation';
+  const args = [
+    'sweep',
+    '--data',
+    fixturePath('data', 'ada2i_iemocap_p4.pkl'),
+    '--modalities',
+    'ta',
+    '--seeds',
+    '1',
+    '--epochs',
+    '1',
+    '--out',
+    dir,
+    '--quiet',
+    '--preset',
+    'joint',
+    '--set',
+    'model.encoder=mlp',
+    '--set',
+    'model.hidden=8',
+    '--methods',
+    methods,
+  ];
+  const bad = runCli(...args.slice(0, -1), 'joint,mbl');
+  assert.match(bad.stderr, /unknown method 'mbl' in --methods; did you mean 'mlb'\?/);
+  const r = runCli(...args);
+  assert.equal(r.status, 0, r.stderr);
+  const sweep = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+  assert.deepEqual(
+    sweep.rows.map((row: { method: string }) => row.method),
+    methods.split(','),
+  );
+  for (const row of sweep.rows) {
+    assert.ok(row.ece >= 0 && row.ece <= 1, `${row.method} ECE`);
+    assert.equal(
+      row.agreement.reduce((a: number, x: { count: number }) => a + x.count, 0),
+      JSON.parse(readFileSync(join(dir, row.method, 'text+audio', 'seed-12', 'summary.json'), 'utf8')).data.sizes.test,
+    );
+    assert.deepEqual(Object.keys(row.unimodalAccuracy).sort(), ['audio', 'text']);
+  }
+  assert.equal(JSON.parse(readFileSync(join(dir, 'mlb', 'text+audio', 'seed-12', 'summary.json'), 'utf8')).strategy, 'mlb');
+  assert.match(readFileSync(join(dir, 'sweep.md'), 'utf8'), /\| gmm \| text\+audio \|/);
+  const again = runCli(...args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /mlb text\+audio seed 12: finished before, kept/);
+});
