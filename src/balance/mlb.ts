@@ -1,13 +1,13 @@
 import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
 import { noGrad } from '../engine/grad_mode.js';
-import type { ParamGroup } from '../engine/optim/optimizer.js';
 import { scope } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { MultimodalModel } from '../models/model.js';
 import { refGrad } from '../nn/param_ref.js';
 import { MODULATION_TARGETS, type ModulationTarget, batchUnimodalScores } from './modulation.js';
 import { BalancingStrategy, type EpochContext, type StepContext } from './strategy.js';
+import { StepLrScale, isRecord, numberRecord } from './step_lr.js';
 
 export interface MLBOptions {
   /** Steepness of the coefficient's tanh, >= 0 (the released code 0.8; 1.0 on UCF101). */
@@ -34,15 +34,6 @@ export const MLB_DEFAULTS: Readonly<MLBOptions> = Object.freeze({
 });
 
 export const MLB_OPTIONS: readonly (keyof MLBOptions)[] = ['alpha', 'betaMax', 'apply', 'startEpoch', 'endEpoch'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function numberRecord(v: unknown): Record<string, number> {
-  if (!isRecord(v)) return {};
-  return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number'));
-}
 
 /** Checks MLB's options record (config's methodOptions) over the defaults; every error names the option. */
 export function checkMLBOptions(options: Record<string, unknown>): MLBOptions {
@@ -194,8 +185,8 @@ export class MLB extends MultiLoss {
   /** The latest training step's measurement, or null before the first. */
   last: MLBStep | null = null;
   private sums: Sums = emptySums();
-  /** Learning rates changed for the current step, to put back in afterStep. */
-  private pendingLr: { group: ParamGroup<{ lr: number }>; lr: number }[] = [];
+  /** Learning rates scaled for the current step, put back in afterStep. */
+  private readonly lrScale = new StepLrScale();
 
   constructor(options: Record<string, unknown> = {}) {
     super();
@@ -220,7 +211,7 @@ export class MLB extends MultiLoss {
   }
 
   override afterBackward(ctx: StepContext): void {
-    this.restoreLr();
+    this.lrScale.restore();
     const step: MLBStep = { ...this.measure(ctx), modulated: this.inWindow(ctx.epoch) };
     this.last = step;
     this.record(step);
@@ -229,7 +220,10 @@ export class MLB extends MultiLoss {
     for (const m of ctx.model.modalities) {
       const k = step.coefficients[m]!;
       // With apply 'lr', the encoder group's rate carries k for its whole parameters.
-      const viaLr = this.options.apply === 'lr' ? this.scaleGroupLr(ctx, m, k) : new Set<Tensor>();
+      const viaLr =
+        this.options.apply === 'lr'
+          ? new Set(this.lrScale.scale(ctx.optimizer, m, k, 'mlb.apply', this.options.apply).params)
+          : new Set<Tensor>();
       if (k === 1) continue;
       scope(() =>
         noGrad(() => {
@@ -243,11 +237,11 @@ export class MLB extends MultiLoss {
   }
 
   override afterStep(_ctx: StepContext): void {
-    this.restoreLr();
+    this.lrScale.restore();
   }
 
   override onEpochStart(_ctx: EpochContext): void {
-    this.restoreLr();
+    this.lrScale.restore();
     this.sums = emptySums();
   }
 
@@ -303,30 +297,5 @@ export class MLB extends MultiLoss {
     add(a.k, step.coefficients);
     add(a.r, step.ratios);
     add(a.s, step.scores);
-  }
-
-  /** Multiplies the lr of the group named after the modality by k for this step; returns that group's parameters. */
-  private scaleGroupLr(ctx: StepContext, modality: string, k: number): Set<Tensor> {
-    const group = ctx.optimizer.paramGroups.find((g) => g.name === modality);
-    if (group === undefined) {
-      const names = ctx.optimizer.paramGroups.map((g) => g.name ?? '(unnamed)');
-      throw invalid(
-        'mlb.apply',
-        `an optimizer with a parameter group named '${modality}' for apply 'lr' (groups: ${names.join(', ')}), or apply 'grad'`,
-        this.options.apply,
-      );
-    }
-    this.pendingLr.push({ group, lr: group.lr });
-    group.lr = group.lr * k;
-    return new Set(group.params);
-  }
-
-  private restoreLr(): void {
-    // Last changed first, so a group changed twice ends at its original rate.
-    for (let i = this.pendingLr.length - 1; i >= 0; i--) {
-      const { group, lr } = this.pendingLr[i]!;
-      group.lr = lr;
-    }
-    this.pendingLr = [];
   }
 }

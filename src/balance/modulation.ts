@@ -1,11 +1,11 @@
 import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
 import { noGrad } from '../engine/grad_mode.js';
 import { stack } from '../engine/ops.js';
-import type { ParamGroup } from '../engine/optim/optimizer.js';
 import { scope } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { disparityRatios } from '../metrics/functional/unimodal_scores.js';
 import { BalancingStrategy, type EpochContext, type StepContext } from './strategy.js';
+import { StepLrScale, isRecord, numberRecord } from './step_lr.js';
 
 /** Which encoder parameters are modulated: all of them, or only 4-D (convolution) kernels as official OGM-GE. */
 export type ModulatedParams = 'all' | 'conv';
@@ -123,15 +123,6 @@ function emptyAccumulators(): Accumulators {
   return { steps: 0, modulatedSteps: 0, rho: {}, coefficient: {} };
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function numberRecord(v: unknown): Record<string, number> {
-  if (!isRecord(v)) return {};
-  return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number'));
-}
-
 /**
  * Checks a method's options record (from config's methodOptions) over the preset's defaults.
  * Every error names the option and what it accepts.
@@ -187,8 +178,8 @@ export class DisparityModulation extends BalancingStrategy {
   /** The latest training step's measurement, or null before the first. */
   last: ModulationStep | null = null;
   private acc: Accumulators = emptyAccumulators();
-  /** Learning rates changed for the current step, to put back in afterStep. */
-  private pendingLr: { group: ParamGroup<{ lr: number }>; lr: number }[] = [];
+  /** Learning rates scaled for the current step, put back in afterStep. */
+  private readonly lrScale = new StepLrScale();
 
   constructor(options: Record<string, unknown> = {}, preset: ModulationPreset = DISPARITY_PRESET) {
     super();
@@ -210,7 +201,7 @@ export class DisparityModulation extends BalancingStrategy {
   }
 
   override afterBackward(ctx: StepContext): void {
-    this.restoreLr();
+    this.lrScale.restore();
     const modulated = this.inWindow(ctx.epoch);
     const step: ModulationStep = { ...this.measure(ctx), modulated };
     this.last = step;
@@ -221,7 +212,7 @@ export class DisparityModulation extends BalancingStrategy {
     for (const [m, all] of Object.entries(perModality)) {
       const k = step.coefficients[m]!;
       const params = o.params === 'conv' ? all.filter((p) => p.ndim === 4) : all;
-      if (o.apply === 'lr') this.scaleGroupLr(ctx, m, k);
+      if (o.apply === 'lr') this.lrScale.scale(ctx.optimizer, m, k, `${this.name}.apply`, o.apply);
       const scaleGrad = o.apply === 'grad' && k !== 1;
       if (!scaleGrad && !o.noise) continue;
       scope(() =>
@@ -240,11 +231,11 @@ export class DisparityModulation extends BalancingStrategy {
   }
 
   override afterStep(_ctx: StepContext): void {
-    this.restoreLr();
+    this.lrScale.restore();
   }
 
   override onEpochStart(_ctx: EpochContext): void {
-    this.restoreLr();
+    this.lrScale.restore();
     this.acc = emptyAccumulators();
   }
 
@@ -291,29 +282,6 @@ export class DisparityModulation extends BalancingStrategy {
     if (step.modulated) a.modulatedSteps++;
     for (const [m, v] of Object.entries(step.ratios)) a.rho[m] = (a.rho[m] ?? 0) + v;
     for (const [m, v] of Object.entries(step.coefficients)) a.coefficient[m] = (a.coefficient[m] ?? 0) + v;
-  }
-
-  private scaleGroupLr(ctx: StepContext, modality: string, k: number): void {
-    const group = ctx.optimizer.paramGroups.find((g) => g.name === modality);
-    if (group === undefined) {
-      const names = ctx.optimizer.paramGroups.map((g) => g.name ?? '(unnamed)');
-      throw invalid(
-        `${this.name}.apply`,
-        `an optimizer with a parameter group named '${modality}' for apply 'lr' (groups: ${names.join(', ')})`,
-        this.options.apply,
-      );
-    }
-    this.pendingLr.push({ group, lr: group.lr });
-    group.lr = group.lr * k;
-  }
-
-  private restoreLr(): void {
-    // Last changed first, so a group changed twice ends at its original rate.
-    for (let i = this.pendingLr.length - 1; i >= 0; i--) {
-      const { group, lr } = this.pendingLr[i]!;
-      group.lr = lr;
-    }
-    this.pendingLr = [];
   }
 }
 
