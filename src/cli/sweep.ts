@@ -249,15 +249,14 @@ export function sweepCommand(argv: string[], log: (l: string) => void): number {
   const planPath = join(out, 'sweep.plan.json');
   if (existsSync(planPath)) {
     const prev = readJsonObject(planPath, 'the sweep plan') as unknown as typeof plan;
-    const diff = configDifferences(prev.config, base);
-    if (
-      diff.length > 0 ||
-      JSON.stringify(prev.modalities) !== JSON.stringify(combos) ||
-      prev.seeds !== seeds ||
-      JSON.stringify(prev.methods ?? [null]) !== JSON.stringify(methods)
-    )
+    const diff = configDifferences(prev.config, base).map((d) => d.key);
+    if (JSON.stringify(prev.modalities) !== JSON.stringify(combos)) diff.push('--modalities');
+    if (JSON.stringify(prev.methods ?? [null]) !== JSON.stringify(methods)) diff.push('--methods');
+    // More seeds extend a finished sweep (its runs are kept); fewer would drop results.
+    if (prev.seeds > seeds) diff.push(`--seeds (was ${prev.seeds}; it may only grow)`);
+    if (diff.length > 0)
       throw new UsageError(
-        `${out} holds a sweep with other settings (${diff.map((d) => d.key).join(', ') || 'modalities, seeds or methods'}); continue it with the same options, or use another --out`,
+        `${out} holds a sweep with other settings (${diff.join(', ')}); continue it with the same options (--seeds may grow), or use another --out`,
       );
     log(`mmbalance: continuing the sweep in ${out} (finished runs are kept)`);
   }

@@ -170,6 +170,13 @@ test('sweeps: a rerun keeps finished runs and continues; duplicate combinations 
     /holds a sweep with other settings \(train\.lr\)/,
     'changed sweep',
   );
+  // More seeds extend the sweep and keep its runs; fewer are refused, naming the option.
+  const grown = runCli(...args.map((a, i) => (args[i - 1] === '--seeds' ? '2' : a)));
+  assert.equal(grown.status, 0, grown.stderr);
+  assert.match(grown.stdout, /text\+audio seed 12: finished before, kept/);
+  assert.ok(existsSync(join(out, 'text+audio', 'seed-13', 'summary.json')));
+  assert.equal(readFileSync(ta, 'utf8'), before, 'the finished run was not retrained');
+  fails(runCli(...args), /--seeds \(was 2; it may only grow\)/, 'fewer seeds');
 });
 
 test('data convert never writes over its input; convert and synth need --force to replace', () => {
