@@ -99,6 +99,9 @@ export interface RoundRecord {
   degenerate: string | null;
   meanGamma: number;
   histogram: { edges: number[]; counts: number[] };
+  /** Seconds of the no-grad pass over the training split, and of the gaps, fit and posteriors. */
+  passSeconds: number;
+  fitSeconds: number;
 }
 
 /**
@@ -181,7 +184,10 @@ export class GmmGuidedLoss extends BalancingStrategy {
 
   override onPhaseStart(ctx: EpochContext): void {
     if (!ctx.phase.name.startsWith('round-')) return;
+    // The round's cost beyond its epochs: one no-grad pass over the training split, then the fit.
+    const t0 = performance.now();
     const p = ctx.predict('train');
+    const passSeconds = (performance.now() - t0) / 1000;
     try {
       if (this.pair.length === 0 && this.rounds.length === 0) this.pair = this.choosePair(p);
       const g = this.gaps(p);
@@ -208,6 +214,8 @@ export class GmmGuidedLoss extends BalancingStrategy {
         degenerate: fit.degenerate,
         meanGamma: sum / g.length,
         histogram: histogram(g, this.options.histogramBins, [-1, 1]),
+        passSeconds,
+        fitSeconds: (performance.now() - t0) / 1000 - passSeconds,
       };
       this.rounds.push(this.round);
     } finally {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { detectOpenblasCore } from './blas_core.js';
 import { TorchError } from './errors.js';
 import type { NativeName } from './native_names.js';
 
@@ -34,6 +35,11 @@ function load(): NativeAddon {
   // yields in a loop between calls; 2^10 cycles before sleeping instead of 2^28 cut system time
   // in half and an epoch by about a tenth here.
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '10';
+  // OpenBLAS reads its kernel choice when it loads; see blas_core.ts for why it is set here.
+  if (process.env.OPENBLAS_CORETYPE === undefined) {
+    const core = detectOpenblasCore();
+    if (core !== null) process.env.OPENBLAS_CORETYPE = core;
+  }
   const root = packageRoot();
   const file = join(root, 'build', 'Release', 'mmbalance.node');
   const require = createRequire(import.meta.url);
