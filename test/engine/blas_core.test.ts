@@ -29,7 +29,8 @@ test('loading the engine fills OPENBLAS_CORETYPE from the CPU, and keeps a value
         env,
       },
     ).trim();
-  const { OPENBLAS_CORETYPE: _unused, ...rest } = process.env;
+  const rest = { ...process.env };
+  delete rest.OPENBLAS_CORETYPE;
   assert.equal(probe({ ...rest, OPENBLAS_CORETYPE: 'Haswell' }), 'Haswell');
   assert.equal(probe(rest), detectOpenblasCore() ?? '-');
 });
