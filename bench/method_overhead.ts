@@ -79,7 +79,9 @@ for (let r = 0; r < rounds; r++)
     for (const e of recs.slice(1)) seconds[m.name]!.push(e.seconds);
     for (const e of recs) {
       const round = e.strategy?.round;
-      if (round?.passSeconds !== undefined) (gmmRound.pass.push(round.passSeconds), gmmRound.fit.push(round.fitSeconds ?? 0));
+      if (round?.passSeconds === undefined) continue;
+      gmmRound.pass.push(round.passSeconds);
+      gmmRound.fit.push(round.fitSeconds ?? 0);
     }
     process.stderr.write(`round ${r + 1}/${rounds} ${m.name}: ${recs.map((e) => e.seconds.toFixed(2)).join(' ')}\n`);
   }
