@@ -25,3 +25,13 @@ export { ConsoleLogger, JsonlLogger } from './train/loggers.js';
 export { evaluate, predictSplit, scorePredictions, type EvalResult } from './train/evaluate.js';
 export { AFW, AFWLayer, type AFWOptions } from './models/afw.js';
 export { AMWHead, type AMWMode } from './models/amw.js';
+export {
+  BalanceMLAModel,
+  AttentionBRFF,
+  CrossModalLayer,
+  DEFAULT_BALANCEMLA_MODEL_CONFIG,
+  type BalanceMLAModelConfig,
+  type BalanceMLAConfig,
+  type BalanceMLAOutputs,
+  type DecisionFusionKind,
+} from './models/balancemla.js';

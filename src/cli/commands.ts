@@ -27,6 +27,7 @@ import {
   validateRunConfig,
 } from '../train/run_config.js';
 import { type OptionSpec, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
+import { reportAfterRun } from './report.js';
 
 export const TRAIN_OPTIONS: OptionSpec[] = [
   {
@@ -51,6 +52,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'out', type: 'string', help: 'run directory', shownDefault: 'runs/<time>-<method>' },
   { name: 'resume', type: 'boolean', help: 'continue the run in --out from its last finished epoch' },
   { name: 'quiet', type: 'boolean', help: 'no per-epoch lines and no progress bar' },
+  { name: 'report', type: 'boolean', help: 'at the end, write report.html (the figures: mmbalance report) into the output directory' },
   { name: 'help-config', type: 'boolean', help: 'list every config key with its type, default and meaning' },
 ];
 
@@ -96,7 +98,7 @@ function resolveModalities(c: RunConfig, spec: unknown, available: readonly stri
   return c.modalities.length ? c.modalities : [...available];
 }
 
-export function trainCommand(argv: string[], log: (l: string) => void): number {
+export function trainCommand(argv: string[], log: (l: string) => void): number | Promise<number> {
   if (wantsHelp(argv)) {
     log(formatHelp(TRAIN_USAGE, TRAIN_OPTIONS, TRAIN_EXAMPLES));
     return 0;
@@ -151,12 +153,12 @@ function finishTrain(
   resume: boolean,
   o: Record<string, unknown>,
   log: (l: string) => void,
-): number {
+): number | Promise<number> {
   const r = runTraining(c, data, out, { resume, quiet: Boolean(o.quiet), log });
   log(
     `best epoch ${r.bestEpoch}: test accuracy ${r.test.accuracy.toFixed(4)}, weighted F1 ${r.test.weightedF1.toFixed(4)}; summary in ${join(out, 'summary.json')}`,
   );
-  return 0;
+  return reportAfterRun(out, Boolean(o.report), log);
 }
 
 const RUN_OPTIONS: OptionSpec[] = [

@@ -3,13 +3,19 @@ import { UsageError, nearest } from './args.js';
 import { MMBALANCE_VERSION } from '../train/experiment.js';
 import { ConfigError, configCommand, dataCommand, evalCommand, predictCommand, trainCommand } from './commands.js';
 import { sweepCommand } from './sweep.js';
+import { robustnessCommand } from './robustness.js';
+import { diagnoseCommand } from './diagnose.js';
+import { reportCommand } from './report.js';
 
-const COMMANDS: Record<string, (argv: string[], log: (l: string) => void) => number> = {
+const COMMANDS: Record<string, (argv: string[], log: (l: string) => void) => number | Promise<number>> = {
   train: trainCommand,
   eval: evalCommand,
   predict: predictCommand,
   data: dataCommand,
   sweep: sweepCommand,
+  robustness: robustnessCommand,
+  diagnose: diagnoseCommand,
+  report: reportCommand,
   config: configCommand,
 };
 
@@ -23,6 +29,9 @@ Commands:
   predict    write per-sample predictions of a run as JSON lines
   data       convert, build (AV-MNIST), generate or inspect datasets
   sweep      train each modality combination over several seeds and tabulate the results
+  robustness score a run with one modality corrupted (noise, frequency masks, zeros) at rising levels
+  diagnose   a short look at a dataset before training: modality strengths, imbalance under joint training, a verdict
+  report     an offline HTML report of figures from runs, sweeps, robustness tests and diagnoses
   config     list every configuration key with its default, type and meaning
   help CMD   show a command's help
   version    print the mmbalance and libtorch versions
@@ -53,7 +62,7 @@ export async function main(argv: string[], log: (l: string) => void = (l) => con
       const near = nearest(cmd, [...Object.keys(COMMANDS), 'version']);
       throw new UsageError(`unknown command '${cmd}'${near ? `; did you mean '${near}'?` : ''} (see mmbalance --help)`);
     }
-    return run(rest, log);
+    return await run(rest, log);
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
       console.error(`mmbalance: ${e.message}`);

@@ -18,6 +18,8 @@ import { acquireRunLock } from '../train/run_lock.js';
 import { type OptionSpec, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
 import { TRAIN_OPTIONS, buildConfig, defaultRunDir } from './commands.js';
 import { makeDirs } from '../io/dirs.js';
+import { reportAfterRun } from './report.js';
+import { ROBUSTNESS_FILE, evaluateRobustness, saveRobustness } from '../train/robustness.js';
 
 const SWEEP_OPTIONS: OptionSpec[] = [
   ...TRAIN_OPTIONS.filter((s) => !['modalities', 'resume', 'out', 'help-config'].includes(s.name)),
@@ -39,6 +41,11 @@ const SWEEP_OPTIONS: OptionSpec[] = [
     type: 'string',
     help: 'sweep directory; rerunning into it skips finished runs and resumes interrupted ones',
     shownDefault: 'runs/<time>-sweep-<method>',
+  },
+  {
+    name: 'robustness',
+    type: 'boolean',
+    help: 'after each run, score its test split with each modality corrupted (gaussian, freqmask, zero at their default levels) into its robustness.json',
   },
 ];
 
@@ -211,7 +218,7 @@ export function parseCombinations(spec: string, available: readonly string[]): s
   return combos;
 }
 
-export function sweepCommand(argv: string[], log: (l: string) => void): number {
+export function sweepCommand(argv: string[], log: (l: string) => void): number | Promise<number> {
   if (wantsHelp(argv)) {
     log(
       formatHelp(
@@ -299,6 +306,11 @@ export function sweepCommand(argv: string[], log: (l: string) => void): number {
             dir,
           });
           log(`${label}: test weighted F1 ${r.test.weightedF1.toFixed(4)}, accuracy ${r.test.accuracy.toFixed(4)}`);
+          // Not part of the plan: it changes no result, so a rerun with --robustness fills in what is missing.
+          if (o.robustness && !existsSync(join(dir, ROBUSTNESS_FILE))) {
+            saveRobustness(join(dir, ROBUSTNESS_FILE), evaluateRobustness(dir, { dataset: raw, quiet: true }), log);
+            log(`${label}: robustness curves in ${join(dir, ROBUSTNESS_FILE)}`);
+          }
         }
     }
     let md: string;
@@ -319,5 +331,5 @@ export function sweepCommand(argv: string[], log: (l: string) => void): number {
   } finally {
     release();
   }
-  return 0;
+  return reportAfterRun(out, Boolean(o.report), log);
 }

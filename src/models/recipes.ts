@@ -4,6 +4,7 @@ import { type ConversationModelConfig, ConversationModel, DEFAULT_MODEL_CONFIG }
 import type { DataInfo, MultimodalModel } from './model.js';
 import { Registry } from './registry.js';
 import { ClipModel } from './clip_model.js';
+import { BalanceMLAModel, DEFAULT_BALANCEMLA_MODEL_CONFIG } from './balancemla.js';
 
 /** Ada2I's switches between the paper and the authors' code (methods.md, "Ada2I"). */
 export interface Ada2IOptions {
@@ -88,6 +89,20 @@ recipes.register('clip', {
   build(data, c) {
     manualSeed(c.seed);
     return new ClipModel([...data.modalities], data.shapes, data.classNames.length, { ...DEFAULT_MODEL_CONFIG, ...c.model });
+  },
+});
+
+recipes.register('balancemla', {
+  description:
+    'BalanceMLA (seed 003): Transformer encoders over [T, d] sequences, AttentionBRFF, adaptive category-level decision fusion; model.brff, model.decisionFusion',
+  kinds: ['clip'],
+  build(data, c) {
+    manualSeed(c.seed);
+    // The model keys of BalanceMLA (model.brff...) travel in c.model beside the shared ones.
+    return new BalanceMLAModel([...data.modalities], data.shapes, data.classNames.length, {
+      ...DEFAULT_BALANCEMLA_MODEL_CONFIG,
+      ...c.model,
+    });
   },
 });
 

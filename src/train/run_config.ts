@@ -3,6 +3,7 @@ import { strategyNames } from '../balance/strategy.js';
 import { DEFAULT_MODEL_CONFIG, type ConversationModelConfig } from '../models/conversation_model.js';
 import { encoders } from '../models/encoders.js';
 import { heads } from '../models/fusion.js';
+import { type BalanceMLAModelConfig, DECISION_FUSION_KINDS, DEFAULT_BALANCEMLA_MODEL_CONFIG } from '../models/balancemla.js';
 import { type Ada2IOptions, DEFAULT_ADA2I_OPTIONS, recipes } from '../models/recipes.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from './config.js';
 
@@ -38,7 +39,11 @@ export interface RunConfig {
   ada2i: Ada2IOptions;
   /** Modality names to use, in order; empty for all of the data's. */
   modalities: string[];
-  model: ConversationModelConfig;
+  /**
+   * The shared model settings, and BalanceMLA's (model.brff...: its recipe reads them, with its
+   * defaults for any absent; every validated configuration has them).
+   */
+  model: ConversationModelConfig & Partial<BalanceMLAModelConfig>;
   train: TrainConfig;
 }
 
@@ -51,7 +56,7 @@ export function defaultRunConfig(): RunConfig {
     data: { path: null, format: 'auto', synth: {}, devFraction: 0.1, devMode: 'shuffle', task: null, classes: 6, mergeExcitement: false },
     ada2i: { ...DEFAULT_ADA2I_OPTIONS },
     modalities: [],
-    model: structuredClone(DEFAULT_MODEL_CONFIG),
+    model: { ...structuredClone(DEFAULT_MODEL_CONFIG), ...DEFAULT_BALANCEMLA_MODEL_CONFIG },
     train: { ...DEFAULT_TRAIN_CONFIG },
   };
 }
@@ -199,6 +204,41 @@ export const PRESETS: Record<string, { help: string; apply: (c: RunConfig) => Ru
       return c;
     },
   },
+  balancemla: {
+    // The paper (seed 003, sec. 4.1.2): 25 epochs of training at 3e-4, then 5 of fine-tuning at
+    // 5e-5, batch 32, 8 heads, 3 cross-modal layers. It states no optimizer, weight decay,
+    // schedule or widths: Adam without decay or schedule; hidden 64 (8 heads of 8), feed-forward
+    // 256 and 2 encoder layers (small enough for CPU epochs); dropout 0.1 (its Transformer's).
+    help: 'clips as sequences [T, d] (AV-MNIST: data avmnist --set form=sequence): BalanceMLA, unimodal pre-training 25 epochs at 3e-4, then the composite fine-tuned 5 epochs at 5e-5; batch 32, 8 cross-modal heads',
+    apply: (c) => {
+      c.method = 'balancemla';
+      c.methodOptions = { pretrainEpochs: 25, finetuneEpochs: 5, finetuneLr: 5e-5 };
+      c.recipe = 'balancemla';
+      c.model = {
+        ...c.model,
+        ...DEFAULT_BALANCEMLA_MODEL_CONFIG,
+        hidden: 64,
+        layers: 2,
+        nhead: null,
+        dimFeedforward: 256,
+        dropout: 0.1,
+        encoders: {},
+      };
+      c.train = {
+        ...c.train,
+        epochs: 30,
+        batchSize: 32,
+        optimizer: 'adam',
+        lr: 3e-4,
+        weightDecay: 0,
+        scheduler: 'none',
+        clipGradNorm: 0,
+        monitor: 'dev.accuracy',
+        patience: 0,
+      };
+      return c;
+    },
+  },
 };
 
 /**
@@ -226,6 +266,10 @@ export const METHOD_VARIANTS: Record<string, { help: string; apply: (c: RunConfi
     apply: (c) => ((c.method = 'mlb'), (c.methodOptions = {}), (c.model = { ...c.model, head: 'multi' })),
   },
   gmm: { help: 'the GMM-guided adaptive loss (its default stages)', apply: (c) => ((c.method = 'gmm'), (c.methodOptions = {})) },
+  balancemla: {
+    help: 'BalanceMLA: its recipe (sequence clips [T, d] only) and schedule (25 pre-training, then 5 fine-tuning epochs at 5e-5)',
+    apply: (c) => ((c.method = 'balancemla'), (c.methodOptions = {}), (c.recipe = 'balancemla')),
+  },
   'ada2i-modulation': {
     help: "Ada2I's disparity-ratio modulation (its default options)",
     apply: (c) => ((c.method = 'ada2i'), (c.methodOptions = {})),
@@ -337,6 +381,22 @@ export const CONFIG_SCHEMA: Record<string, KeySpec> = {
     help: 'clip models: modality -> encoder (lenet, resnet18, mlp, transformer), e.g. model.encoders.audio=resnet18; by sample shape when absent',
   },
   'model.packed': { type: { t: 'boolean' }, help: 'run encoder projections on real utterances only (same results, less work)' },
+  'model.brff': {
+    type: { t: 'boolean' },
+    help: "BalanceMLA: AttentionBRFF between the modalities' sequences; false for the ablation (each branch keeps its own features)",
+  },
+  'model.brffLayers': {
+    type: { t: 'integer', min: 1 },
+    help: 'BalanceMLA: cross-modal attention layers per AttentionBRFF block (the paper: 3)',
+  },
+  'model.brffHeads': {
+    type: { t: 'integer', min: 1 },
+    help: 'BalanceMLA: heads of the cross-modal attention (the paper: 8); a divisor of model.hidden',
+  },
+  'model.decisionFusion': {
+    type: { t: 'string', choices: () => DECISION_FUSION_KINDS },
+    help: "BalanceMLA: decision weights per class and modality ('category', the paper), per modality ('modality': no category-level weighting), or 1/M ('equal': no adaptive decision fusion)",
+  },
   'train.epochs': { type: { t: 'integer', min: 1 }, help: 'training epochs (--epochs); methods with phases set their own lengths' },
   'train.batchSize': { type: { t: 'integer', min: 1 }, help: 'batch size: dialogues for conversations, samples for clips' },
   'train.optimizer': { type: { t: 'string', choices: choices('adam', 'adamw', 'sgd') }, help: 'optimizer' },

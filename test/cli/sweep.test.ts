@@ -99,7 +99,20 @@ test('sweep --methods runs every method through the one loop and tabulates score
   }
   assert.equal(JSON.parse(readFileSync(join(dir, 'mlb', 'text+audio', 'seed-12', 'summary.json'), 'utf8')).strategy, 'mlb');
   assert.match(readFileSync(join(dir, 'sweep.md'), 'utf8'), /\| gmm \| text\+audio \|/);
-  const again = runCli(...args);
+  // Rerun with --robustness: the finished runs are kept and each gets its corruption curves.
+  const again = runCli(...args, '--robustness');
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /mlb text\+audio seed 12: finished before, kept/);
+  for (const m of methods.split(',')) {
+    const rob = JSON.parse(readFileSync(join(dir, m, 'text+audio', 'seed-12', 'robustness.json'), 'utf8'));
+    assert.equal(rob.format, 'mmbalance.robustness.v1');
+    assert.deepEqual(rob.curves.map((c: { modality: string; corruption: string }) => `${c.modality}/${c.corruption}`).sort(), [
+      'audio/freqmask',
+      'audio/gaussian',
+      'audio/zero',
+      'text/freqmask',
+      'text/gaussian',
+      'text/zero',
+    ]);
+  }
 });
