@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureWritableDir, loadFullData, loadRunData } from '../train/experiment.js';
 import {
   type DiagnoseSummary,
@@ -58,7 +57,7 @@ A short, cheap look at a dataset before training, written to DIR/diagnose.json:
   4. a verdict, with its rule in full in the output; in short: imbalanced if a modality's unimodal
      accuracy under joint training falls more than ${100 * SHORTFALL_LIMIT} points short of its probe's while the
      dominant modality's does not, or the largest disparity ratio exceeds ${DISPARITY_LIMIT}.
-Then, when the report module is built, report.html is drawn from it (see --no-report).
+Then DIR/report.html is drawn from it (mmbalance report DIR; --no-report skips it).
 An existing DIR with a finished diagnosis is refused unless --force; an interrupted one is redone.`;
 
 const DIAGNOSE_EXAMPLES = [
@@ -103,28 +102,13 @@ export function formatDiagnosis(s: DiagnoseSummary, outDir: string): string[] {
   return lines;
 }
 
-/**
- * Draws the report page when the report module is there; its absence is no failure (the hint
- * line names the command that draws it later).
- */
+/** Draws the report page; a failure there leaves the finished diagnosis intact and says so. */
 async function drawReport(outDir: string, log: (l: string) => void): Promise<void> {
-  // A variable specifier: the report module may not be built yet, and that is allowed.
-  const specifier = '../report/index.js';
-  let mod: { writeReport?: unknown };
-  try {
-    mod = (await import(specifier)) as { writeReport?: unknown };
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // The module itself missing is allowed; a dependency of it missing is a fault worth showing.
-    const missing = `'${fileURLToPath(new URL(specifier, import.meta.url))}'`;
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(missing)) return;
-    console.error(`mmbalance: the report module failed to load (${err.message}); ${join(outDir, DIAGNOSE_FILE)} is complete`);
-    return;
-  }
-  if (typeof mod.writeReport !== 'function') return;
+  // Loaded on use: the charting code is only needed here.
+  const { writeReport } = await import('../report/index.js');
   const file = join(outDir, 'report.html');
   try {
-    await (mod.writeReport as (paths: string[], outFile: string) => Promise<unknown>)([outDir], file);
+    await writeReport([outDir], file);
     log(`wrote the report ${file}`);
   } catch (e) {
     console.error(`mmbalance: the report could not be drawn (${(e as Error).message}); ${join(outDir, DIAGNOSE_FILE)} is complete`);
