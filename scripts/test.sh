@@ -15,4 +15,10 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${MMBALANCE_CHROMIUM:-}" ]; th
 fi
 npx --no-install eslint --max-warnings 0 src test bench examples
 npx --no-install prettier --check --log-level warn src test bench scripts examples
-node --test --test-concurrency=1 dist/test/
+# The tests' scratch files (runs, datasets, reports) go to one folder, removed when every test
+# passed and kept for a look when one failed.
+scratch="$(mktemp -d -t mmbalance-test-XXXXXX)"
+status=0
+TMPDIR="$scratch" node --test --test-concurrency=1 dist/test/ || status=$?
+if [ "$status" -eq 0 ]; then rm -rf "$scratch"; else echo "mmbalance test: the failed tests' files are in $scratch" >&2; fi
+exit "$status"
