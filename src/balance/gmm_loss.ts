@@ -32,6 +32,13 @@ export interface GmmLossOptions {
   /** Fixed histogram bins of the gaps recorded per round (range [-1, 1]). */
   histogramBins: number;
   seed: number;
+  /**
+   * Where a round's gaps come from: 'pass', a no-grad pass over the training split when the round
+   * begins (methods.md); 'epoch', the training forward passes of the epoch just before it (no extra
+   * pass; each sample's value is from the step that saw it, so up to an epoch old, and in training
+   * mode). 'epoch' falls back to a pass when that epoch was not seen (a run resumed at the round).
+   */
+  gaps: 'pass' | 'epoch';
 }
 
 export const DEFAULT_GMM_LOSS_OPTIONS: GmmLossOptions = {
@@ -48,6 +55,7 @@ export const DEFAULT_GMM_LOSS_OPTIONS: GmmLossOptions = {
   maxMin: true,
   histogramBins: 40,
   seed: 0,
+  gaps: 'pass',
 };
 
 const OPTION_KEYS = Object.keys(DEFAULT_GMM_LOSS_OPTIONS) as (keyof GmmLossOptions)[];
@@ -76,6 +84,7 @@ export function checkGmmLossOptions(options: Record<string, unknown>): GmmLossOp
     maxMin: bool('maxMin'),
     histogramBins: checkInt('gmm.histogramBins', o.histogramBins, 2),
     seed: checkInt('gmm.seed', o.seed, 0),
+    gaps: checkOneOf('gmm.gaps', o.gaps, ['pass', 'epoch']),
   };
 }
 
@@ -102,6 +111,8 @@ export interface RoundRecord {
   /** Seconds of the no-grad pass over the training split, and of the gaps, fit and posteriors. */
   passSeconds: number;
   fitSeconds: number;
+  /** 'pass' or 'epoch': where the gaps came from (see GmmLossOptions.gaps). */
+  gapSource: 'pass' | 'epoch';
 }
 
 /**
@@ -128,6 +139,8 @@ export class GmmGuidedLoss extends BalancingStrategy {
   private round: RoundRecord | null = null;
   private lambdaNow = 0;
   private rounds: RoundRecord[] = [];
+  /** With gaps 'epoch': each training sample's true-class probability per modality, and whether its argmax was right, from the epoch before a round. */
+  private seen: { epoch: number; probs: Record<string, number[]>; correct: Record<string, boolean[]>; ids: Set<number> } | null = null;
 
   constructor(options: Record<string, unknown> = {}) {
     super();
@@ -186,11 +199,15 @@ export class GmmGuidedLoss extends BalancingStrategy {
     if (!ctx.phase.name.startsWith('round-')) return;
     // The round's cost beyond its epochs: one no-grad pass over the training split, then the fit.
     const t0 = performance.now();
-    const p = ctx.predict('train');
+    const seen = this.seen;
+    const complete = seen !== null && Object.values(seen.probs).every((a) => a.length === seen.ids.size);
+    const recorded = this.options.gaps === 'epoch' && seen?.epoch === ctx.epoch - 1 && complete ? seen : null;
+    this.seen = null;
+    const p = recorded ? null : ctx.predict('train');
     const passSeconds = (performance.now() - t0) / 1000;
     try {
-      if (this.pair.length === 0 && this.rounds.length === 0) this.pair = this.choosePair(p);
-      const g = this.gaps(p);
+      if (this.pair.length === 0 && this.rounds.length === 0) this.pair = p ? this.choosePair(p) : this.choosePairFrom(recorded!.correct);
+      const g = p ? this.gaps(p) : this.gapsFrom(recorded!.probs);
       const fit = fitGaussianMixture(g, { components: 2, init: 'kmeans++', seed: this.options.seed });
       const balanced = Math.abs(fit.means[0]!) <= Math.abs(fit.means[1]!) ? 0 : 1;
       const post = fit.responsibilities;
@@ -216,11 +233,69 @@ export class GmmGuidedLoss extends BalancingStrategy {
         histogram: histogram(g, this.options.histogramBins, [-1, 1]),
         passSeconds,
         fitSeconds: (performance.now() - t0) / 1000 - passSeconds,
+        gapSource: p ? 'pass' : 'epoch',
       };
       this.rounds.push(this.round);
     } finally {
-      p.dispose();
+      p?.dispose();
     }
+  }
+
+  /** Whether this epoch's training steps record the gaps for the round that starts after it. */
+  private recordsGaps(epoch: number): boolean {
+    const o = this.options;
+    const k = epoch - o.warmupEpochs;
+    return o.gaps === 'epoch' && k >= 0 && k % o.epochsPerRound === 0 && k / o.epochsPerRound < o.rounds;
+  }
+
+  private record(ctx: StepContext): void {
+    if (this.seen?.epoch !== ctx.epoch) this.seen = { epoch: ctx.epoch, probs: {}, correct: {}, ids: new Set() };
+    const seen = this.seen;
+    const ids = ctx.batch.index.toArray();
+    const y = ctx.labels.toArray();
+    noGrad(() => {
+      for (const [m, u] of Object.entries(ctx.outputs.unimodal)) {
+        const p = u.detach().softmax(1).gather(1, ctx.labels.unsqueeze(1)).squeeze(1).toArray();
+        const pred = u.argmax(1).toArray();
+        const probs = (seen.probs[m] ??= []);
+        const correct = (seen.correct[m] ??= []);
+        ids.forEach((id, k) => {
+          probs[id] = p[k]!;
+          correct[id] = pred[k] === y[k];
+        });
+      }
+    });
+    for (const id of ids) seen.ids.add(id);
+  }
+
+  /** gaps() from recorded per-sample probabilities (sample-id order). */
+  private gapsFrom(probs: Record<string, number[]>): Float64Array {
+    const mods = Object.keys(probs);
+    const n = probs[mods[0]!]!.length;
+    const out = new Float64Array(n);
+    for (let id = 0; id < n; id++) {
+      if (this.pair.length === 2) out[id] = probs[this.pair[0]!]![id]! - probs[this.pair[1]!]![id]!;
+      else {
+        const vals = mods.map((m) => probs[m]![id]!);
+        out[id] = Math.max(...vals) - Math.min(...vals);
+      }
+    }
+    return out;
+  }
+
+  /** choosePair() from recorded per-sample correctness. */
+  private choosePairFrom(correct: Record<string, boolean[]>): string[] {
+    const mods = Object.keys(correct);
+    if (this.options.pair.length === 2) {
+      for (const m of this.options.pair)
+        if (!mods.includes(m)) throw invalid('gmm.pair', `modalities of the model (${mods.join(', ')})`, this.options.pair);
+      return [...this.options.pair];
+    }
+    if (mods.length < 2) throw new Error('the GMM-guided loss needs at least two modalities');
+    if (mods.length > 2 && this.options.maxMin) return [];
+    const acc = Object.fromEntries(mods.map((m) => [m, correct[m]!.filter(Boolean).length / correct[m]!.length]));
+    const sorted = [...mods].sort((a, b) => acc[b]! - acc[a]!);
+    return [sorted[0]!, sorted[sorted.length - 1]!];
   }
 
   override onEpochStart(ctx: EpochContext): void {
@@ -232,6 +307,7 @@ export class GmmGuidedLoss extends BalancingStrategy {
 
   override loss(ctx: StepContext): Record<string, Tensor> {
     const o = this.options;
+    if (this.recordsGaps(ctx.epoch)) this.record(ctx);
     if (!ctx.phase.name.startsWith('round-') || this.gamma === null) {
       const terms = defaultLoss(ctx);
       if (o.warmupUnimodal)

@@ -142,3 +142,40 @@ test('a short run: warm-up, then rounds that fit the mixture over the training g
   assert.deepEqual(Object.keys(r.history[1]!.trainLossTerms).sort(), ['gap', 'pull', 'weighted']);
   assert.ok((r.history[2]!.strategy.lambda as number) < (r.history[1]!.strategy.lambda as number), 'lambda(t) anneals');
 });
+
+test("gaps 'epoch': the round's gaps come from the preceding epoch's training steps, equal to a pass when the weights stand still", () => {
+  const raw = tinyDataset(31);
+  const fit = (gaps: 'pass' | 'epoch', lr: number) => {
+    const data = new ConversationData(raw);
+    manualSeed(2);
+    const model = new ConversationModel(['a', 'b'], raw.dims, 3, { encoder: 'mlp', hidden: 8, dropout: 0 });
+    const s = new GmmGuidedLoss({ warmupEpochs: 1, rounds: 2, epochsPerRound: 1, gaps });
+    const r = new Trainer(model, data, s, { epochs: 99, batchSize: 4, lr, patience: 0, scheduler: 'none' }).fit();
+    return r.history
+      .map((h) => h.strategy.round as { gapSource: string; mixture: { means: number[] }; histogram: { counts: number[] } } | undefined)
+      .filter((x) => x !== undefined);
+  };
+  // lr 0: the weights never move, so the training steps see what the pass sees (no dropout here).
+  const pass = fit('pass', 0);
+  const epoch = fit('epoch', 0);
+  assert.deepEqual(
+    epoch.map((r) => r.gapSource),
+    ['epoch', 'epoch'],
+  );
+  assert.deepEqual(
+    pass.map((r) => r.gapSource),
+    ['pass', 'pass'],
+  );
+  for (let k = 0; k < 2; k++) {
+    assert.deepEqual(epoch[k]!.histogram.counts, pass[k]!.histogram.counts);
+    epoch[k]!.mixture.means.forEach((m, c) => assert.ok(Math.abs(m - pass[k]!.mixture.means[c]!) < 1e-6, `round ${k + 1} mean ${c}`));
+  }
+  // Training for real, the recorded gaps are the steps' own (the model moves within the epoch): still a full histogram.
+  const moving = fit('epoch', 0.01);
+  for (const r of moving)
+    assert.equal(
+      r.histogram.counts.reduce((a, b) => a + b, 0),
+      new ConversationData(raw).size('train'),
+    );
+  assert.throws(() => new GmmGuidedLoss({ gaps: 'steps' }), /gmm\.gaps/);
+});
