@@ -1,6 +1,6 @@
-/** Short real runs, sweeps and hand-written robustness and diagnose files, for the report tests. */
+/** Short real runs, sweeps, robustness tests and a diagnosis, for the report tests. */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveClips } from '../../src/data/clip/format.js';
@@ -12,7 +12,7 @@ export interface ReportCases {
   root: string;
   /** Conversations, Ada2I's modulation, three modalities; trained with --report. */
   ada2i: string;
-  /** Clips, MLB with the multi head; holds a hand-written robustness.json. */
+  /** Clips, MLB with the multi head; holds its robustness.json (mmbalance robustness). */
   mlb: string;
   /** Clips, the GMM-guided loss: one warm-up epoch, two rounds. */
   gmm: string;
@@ -20,9 +20,9 @@ export interface ReportCases {
   methods: string;
   /** Conversations, sweep over the subsets tav and ta, one seed. */
   subsets: string;
-  /** A robustness.json given as a file. */
+  /** A robustness.json given as a file (robustness of the methods sweep's OGM-GE run, --out). */
   robustnessFile: string;
-  /** A directory holding a hand-written diagnose.json. */
+  /** A diagnose directory (mmbalance diagnose, one epoch). */
   diagnose: string;
   /** What each command printed. */
   stdout: Record<'ada2i' | 'methods' | 'subsets', string>;
@@ -68,43 +68,6 @@ export function robustnessExample(method = 'mlb', modalities = ['seq', 'vec']): 
   };
 }
 
-export function diagnoseExample(): Record<string, unknown> {
-  const perEpoch = [1, 2, 3].map((epoch) => ({
-    epoch,
-    devScore: 0.5 + 0.05 * epoch,
-    unimodalAccuracy: { audio: 0.6 + 0.02 * epoch, image: 0.2 },
-    probeAccuracy: { audio: 0.62, image: 0.7 },
-    disparityRatio: { audio: 2.5 - 0.2 * epoch, image: 1 },
-  }));
-  return {
-    format: 'mmbalance.diagnose.v1',
-    data: { name: 'avmnist', kind: 'clip', path: '/data/avmnist.safetensors', sizes: { train: 7001, dev: 999, test: 2000 } },
-    modalities: ['audio', 'image'],
-    score: 'accuracy',
-    probes: { audio: { dev: 0.65, test: 0.63 }, image: { dev: 0.74, test: 0.72 } },
-    joint: {
-      epochs: 3,
-      runDir: '/data/diag/joint',
-      perEpoch,
-      final: { devScore: 0.65, unimodalAccuracy: { audio: 0.66, image: 0.2 }, disparityRatio: { audio: 1.9, image: 1 } },
-    },
-    gap: {
-      pair: ['audio', 'image'],
-      definition: 'P(true class | audio) − P(true class | image), per dev sample',
-      mean: 0.31,
-      std: 0.22,
-      histogram: { edges: [-1, -0.5, 0, 0.5, 1], counts: [3, 10, 40, 20] },
-    },
-    verdict: {
-      imbalanced: true,
-      dominant: 'audio',
-      weak: ['image'],
-      rule: 'imbalanced when the joint model scores one modality below 0.8 of its probe while another keeps up',
-      reasons: ['image: scored 0.20 against a probe of 0.74', 'audio: scored 0.66 against a probe of 0.65'],
-    },
-  };
-}
-
 /** Makes every case in a fresh temporary directory (about ten seconds: the commands run side by side). */
 export async function makeReportCases(): Promise<ReportCases> {
   const root = mkdtempSync(join(tmpdir(), 'mmb-report-'));
@@ -131,9 +94,10 @@ export async function makeReportCases(): Promise<ReportCases> {
     cli('train', '--preset', 'clip-mlb', '--data', clips, '--epochs', '3', ...CLIP, '--out', c.mlb),
     cli('train', '--preset', 'clip-gmm', '--data', clips, ...CLIP, ...gmmStages, '--out', c.gmm),
   ]);
-  writeFileSync(join(c.mlb, 'robustness.json'), JSON.stringify(robustnessExample()));
-  writeFileSync(c.robustnessFile, JSON.stringify(robustnessExample('ogm-ge', ['text', 'audio'])));
-  mkdirSync(c.diagnose);
-  writeFileSync(join(c.diagnose, 'diagnose.json'), JSON.stringify(diagnoseExample()));
+  await Promise.all([
+    cli('robustness', '--run', c.mlb, '--quiet'),
+    cli('robustness', '--run', join(c.methods, 'ogm-ge', 'text+audio', 'seed-12'), '--out', c.robustnessFile, '--quiet'),
+    cli('diagnose', '--data', conv, '--epochs', '1', ...SMALL, '--out', c.diagnose, '--no-report'),
+  ]);
   return { ...c, stdout: { ada2i: ada2i!, methods: methods!, subsets: subsets! } };
 }
