@@ -47,8 +47,13 @@ for (const dir of dirs) {
   const warm = epochs.filter((e) => e.phase === 'warmup').at(-1);
   const rounds = epochs.filter((e) => e.strategy?.round).map((e) => e.strategy!.round!);
   if (rounds.length === 0) throw new Error(`${dir} has no GMM rounds in metrics.jsonl`);
-  const pair = rounds[0]!.pair;
-  out.push(`${dir}: gap = P(${pair[0]}) - P(${pair[1]}) of the true class.`, '');
+  // More than two modalities and no pair: the max - min gap over all of them.
+  const maxMin = rounds[0]!.pair.length !== 2;
+  const pair = maxMin ? Object.keys(epochs[0]?.unimodalAccuracy ?? {}) : rounds[0]!.pair;
+  out.push(
+    `${dir}: gap = ${maxMin ? `max - min over ${pair.join(', ')} of P(true class)` : `P(${pair[0]}) - P(${pair[1]}) of the true class`}.`,
+    '',
+  );
   out.push(
     '| round | imbalanced weight | imbalanced mean | balanced mean | mean gamma | slices (dev) at start -> end | probes (dev) at start -> end |',
     '|---|---|---|---|---|---|---|',
