@@ -88,6 +88,27 @@ export function checkGmmLossOptions(options: Record<string, unknown>): GmmLossOp
   };
 }
 
+/** Each sample's true-class probability and whether the argmax was right, per modality, indexed by sample id. */
+function perSample(p: SplitPredictions): { probs: Record<string, number[]>; correct: Record<string, boolean[]> } {
+  const probs: Record<string, number[]> = {};
+  const correct: Record<string, boolean[]> = {};
+  const ids = p.index.toArray();
+  const y = p.labels.toArray();
+  noGrad(() => {
+    for (const [m, u] of Object.entries(p.unimodal)) {
+      const pm = u.softmax(1).gather(1, p.labels.unsqueeze(1)).squeeze(1).toArray();
+      const pred = u.argmax(1).toArray();
+      probs[m] = [];
+      correct[m] = [];
+      ids.forEach((id, k) => {
+        probs[m]![id] = pm[k]!;
+        correct[m]![id] = pred[k] === y[k];
+      });
+    }
+  });
+  return { probs, correct };
+}
+
 /** lambda(t) for progress t in [0, 1] through the adaptive stage. */
 export function annealing(kind: Annealing, t: number): number {
   const c = Math.min(1, Math.max(0, t));
@@ -157,42 +178,11 @@ export class GmmGuidedLoss extends BalancingStrategy {
 
   /** Per-sample gaps of a split's predictions, in sample-id order: g = P_p - P_q (or max - min). */
   gaps(p: SplitPredictions): Float64Array {
-    const probs: Record<string, number[]> = {};
-    noGrad(() => {
-      for (const [m, u] of Object.entries(p.unimodal)) probs[m] = u.softmax(1).gather(1, p.labels.unsqueeze(1)).squeeze(1).toArray();
-    });
-    const ids = p.index.toArray();
-    const out = new Float64Array(ids.length);
-    const mods = Object.keys(probs);
-    ids.forEach((id, k) => {
-      if (this.pair.length === 2) out[id] = probs[this.pair[0]!]![k]! - probs[this.pair[1]!]![k]!;
-      else {
-        const vals = mods.map((m) => probs[m]![k]!);
-        out[id] = Math.max(...vals) - Math.min(...vals);
-      }
-    });
-    return out;
+    return this.gapsFrom(perSample(p).probs);
   }
 
   private choosePair(p: SplitPredictions): string[] {
-    const mods = Object.keys(p.unimodal);
-    if (this.options.pair.length === 2) {
-      for (const m of this.options.pair)
-        if (!mods.includes(m)) throw invalid('gmm.pair', `modalities of the model (${mods.join(', ')})`, this.options.pair);
-      return [...this.options.pair];
-    }
-    if (mods.length < 2) throw new Error('the GMM-guided loss needs at least two modalities');
-    if (mods.length > 2 && this.options.maxMin) return [];
-    // The dominant and the weakest modality by training-set unimodal accuracy.
-    const y = p.labels.toArray();
-    const acc = Object.fromEntries(
-      mods.map((m) => {
-        const pred = p.unimodal[m]!.argmax(1).toArray();
-        return [m, pred.filter((v, i) => v === y[i]).length / y.length];
-      }),
-    );
-    const sorted = [...mods].sort((a, b) => acc[b]! - acc[a]!);
-    return [sorted[0]!, sorted[sorted.length - 1]!];
+    return this.choosePairFrom(perSample(p).correct);
   }
 
   override onPhaseStart(ctx: EpochContext): void {
