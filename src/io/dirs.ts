@@ -19,17 +19,23 @@ export function makeDirs(path: string): string[] {
   if (existsSync(p) && !statSync(p).isDirectory()) throw Object.assign(new Error(`${p} is not a directory`), { code: 'ENOTDIR' });
   const made: string[] = [];
   for (const dir of missing.reverse()) {
-    mkdirSync(dir);
-    made.push(dir);
+    try {
+      mkdirSync(dir);
+      made.push(dir);
+    } catch (e) {
+      // Another process made it between the check and here (two runs started together): fine,
+      // as long as it is a directory; it is not ours to remove.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
+    }
   }
   return made;
 }
 
 /**
  * Throws the system's error unless files can be written in `dir`, leaving nothing behind: the
- * directories it had to make for the test are removed again.
+ * directories it had to make for the test are removed again, unless `keep`.
  */
-export function probeWritable(dir: string): void {
+export function probeWritable(dir: string, keep = false): void {
   let made: string[] = [];
   try {
     made = makeDirs(dir);
@@ -37,7 +43,7 @@ export function probeWritable(dir: string): void {
     writeFileSync(probe, '');
     rmSync(probe);
   } finally {
-    for (const d of made.reverse()) {
+    for (const d of keep ? [] : made.reverse()) {
       try {
         rmdirSync(d);
       } catch {

@@ -24,7 +24,7 @@ import { ConsoleLogger, JsonlLogger } from './loggers.js';
 import { type RunConfig, ConfigError, validateRunConfig } from './run_config.js';
 import { acquireRunLock } from './run_lock.js';
 import { type FitResult, Trainer } from './trainer.js';
-import { makeDirs, probeWritable } from '../io/dirs.js';
+import { probeWritable } from '../io/dirs.js';
 
 export const MMBALANCE_VERSION = '0.1.0';
 
@@ -129,8 +129,7 @@ export function runDirState(dir: string): RunDirState {
  */
 export function ensureWritableDir(dir: string, keep = true): void {
   try {
-    probeWritable(dir);
-    if (keep) makeDirs(dir);
+    probeWritable(dir, keep);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new ConfigError(`cannot write to ${dir} (${err.code ?? err.message}); choose another --out`);

@@ -20,6 +20,26 @@ function alive(pid: number): boolean {
   }
 }
 
+type Owner = { pid?: number; host?: string; started?: string };
+
+/**
+ * The lock's owner. An empty or half-written lock is either being written this moment by a
+ * process that just created it (two runs started together) or was left by one that died between
+ * open and write: it is read again for a moment before being called stale.
+ */
+function readOwner(path: string): Owner {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as Owner;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      if (Date.now() > deadline) return {};
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 /**
  * Takes the directory's lock (a file holding the owner's pid and host), or throws naming the
  * process that holds it. A lock left by a process that no longer runs (killed with -9) is taken
@@ -33,12 +53,7 @@ export function acquireRunLock(dir: string): () => void {
       fd = openSync(path, 'wx');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner: { pid?: number; host?: string; started?: string } = {};
-      try {
-        owner = JSON.parse(readFileSync(path, 'utf8')) as typeof owner;
-      } catch {
-        // Half-written by a process that died between open and write: treat as stale.
-      }
+      const owner = readOwner(path);
       const sameHost = owner.host === undefined || owner.host === hostname();
       if (owner.pid !== undefined && (!sameHost || alive(owner.pid)))
         throw new RunLockedError(
