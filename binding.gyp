@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "mmbalance",
-      "sources": ["native/addon.cc", "native/common.cc", "native/core.cc", "native/math.cc", "native/nn.cc", "native/random.cc", "native/adam.cc"],
+      "sources": ["native/addon.cc", "native/common.cc", "native/core.cc", "native/math.cc", "native/nn.cc", "native/random.cc", "native/adam.cc", "native/dist.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/libtorch.mjs --include-dirs)"

@@ -7,6 +7,7 @@ void RegisterMath(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterRandom(Napi::Env env, Napi::Object exports);
 void RegisterAdam(Napi::Env env, Napi::Object exports);
+void RegisterDist(Napi::Env env, Napi::Object exports);
 }  // namespace mmb
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -15,6 +16,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmb::RegisterNN(env, exports);
   mmb::RegisterRandom(env, exports);
   mmb::RegisterAdam(env, exports);
+  mmb::RegisterDist(env, exports);
   return exports;
 }
 

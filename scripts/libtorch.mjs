@@ -3,7 +3,7 @@
 // distribution, or the `torch` folder of a Python install), then the system install
 // (Debian/Ubuntu `libtorch-dev`). Prints compiler and linker flags for binding.gyp.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const MIN_VERSION = [1, 13];
 
@@ -44,7 +44,30 @@ function candidate(source, root, includeDir, libDir, cmakeDirs) {
   // Python wheels record the ABI in torch/_C; default to what the platform compiler uses.
   if (abi === null) abi = source === 'system' ? 1 : guessWheelAbi(root);
   const cuda = existsSync(join(libDir, 'libtorch_cuda.so'));
-  return { source, root, ok: true, includeDirs, libDir, version, abi, cuda };
+  return { source, root, ok: true, includeDirs, libDir, version, abi, cuda, c10d: findC10d(includeDir, libDir, cuda) };
+}
+
+/**
+ * Whether c10d's process groups can be built: its headers, Gloo's headers (Debian: libgloo-dev)
+ * and, for a libtorch that does not carry Gloo inside itself, Gloo's library; NCCL when the
+ * libtorch has CUDA and NCCL's header is found. Without Gloo the addon builds without c10d.
+ */
+function findC10d(includeDir, libDir, cuda) {
+  const none = { gloo: false, nccl: false, glooLib: null, why: '' };
+  if (!existsSync(join(includeDir, 'torch/csrc/distributed/c10d/ProcessGroupGloo.hpp')))
+    return { ...none, why: 'this libtorch has no c10d headers' };
+  const glooInclude = [includeDir, '/usr/include', '/usr/local/include'].find((d) => existsSync(join(d, 'gloo/config.h')));
+  if (!glooInclude) return { ...none, why: 'no Gloo headers (gloo/config.h); install libgloo-dev' };
+  // Debian's libtorch links Gloo dynamically (libgloo.so from libgloo-dev); distributions built
+  // with Gloo inside libtorch_cpu need no extra library.
+  const glooLib = [libDir, '/usr/lib', '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/local/lib']
+    .map((d) => join(d, 'libgloo.so'))
+    .find((f) => existsSync(f));
+  const nccl =
+    cuda &&
+    existsSync(join(includeDir, 'torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp')) &&
+    [includeDir, '/usr/include', '/usr/local/include', '/usr/local/cuda/include'].some((d) => existsSync(join(d, 'nccl.h')));
+  return { gloo: true, nccl, glooLib: glooLib ?? null, glooInclude, why: '' };
 }
 
 function guessWheelAbi(root) {
@@ -110,9 +133,17 @@ function flags(lt) {
     // Without --no-as-needed the linker drops libtorch_cuda and CUDA kernels never register.
     ldflags.push('-Wl,--no-as-needed', '-ltorch_cuda', '-lc10_cuda', '-Wl,--as-needed');
   }
+  const defines = [`_GLIBCXX_USE_CXX11_ABI=${lt.abi}`];
+  const includeDirs = [...lt.includeDirs];
+  if (lt.c10d.gloo) {
+    defines.push('USE_C10D_GLOO', 'MMB_WITH_GLOO');
+    if (!includeDirs.includes(lt.c10d.glooInclude)) includeDirs.push(lt.c10d.glooInclude);
+    if (lt.c10d.glooLib) ldflags.push(`-L${dirname(lt.c10d.glooLib)}`, '-Wl,--no-as-needed', '-lgloo', '-Wl,--as-needed');
+  }
+  if (lt.c10d.nccl) defines.push('USE_C10D_NCCL', 'MMB_WITH_NCCL');
   return {
-    '--include-dirs': lt.includeDirs,
-    '--defines': [`_GLIBCXX_USE_CXX11_ABI=${lt.abi}`],
+    '--include-dirs': includeDirs,
+    '--defines': defines,
     '--libs': libs,
     '--ldflags': ldflags,
   };

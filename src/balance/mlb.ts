@@ -6,7 +6,7 @@ import type { Tensor } from '../engine/tensor.js';
 import type { MultimodalModel } from '../models/model.js';
 import { refGrad } from '../nn/param_ref.js';
 import { MODULATION_TARGETS, type ModulationTarget, batchUnimodalScores } from './modulation.js';
-import { BalancingStrategy, type EpochContext, type StepContext } from './strategy.js';
+import { BalancingStrategy, type EpochContext, type StepContext, sumOverBatch } from './strategy.js';
 import { StepLrScale, isRecord, numberRecord } from './step_lr.js';
 
 export interface MLBOptions {
@@ -199,13 +199,15 @@ export class MLB extends MultiLoss {
   }
 
   /** Scores, ratios and coefficients of one batch; no gradient, one small host read. */
-  measure(ctx: Pick<StepContext, 'model' | 'outputs' | 'labels'>): Omit<MLBStep, 'modulated'> {
+  measure(ctx: Pick<StepContext, 'model' | 'outputs' | 'labels' | 'batchSum'>): Omit<MLBStep, 'modulated'> {
     this.checkModel(ctx.model);
     const modalities = ctx.model.modalities;
-    const n = ctx.labels.shape[0]!;
-    if (n === 0) throw invalid('labels', 'a batch with at least one scored sample', 'an empty batch');
+    const local = ctx.labels.shape[0]!;
+    if (local === 0) throw invalid('labels', 'a batch with at least one scored sample', 'an empty batch');
     const sums = batchUnimodalScores(ctx.outputs.unimodal, ctx.labels, modalities);
-    const scores = Object.fromEntries(modalities.map((m) => [m, sums[m]! / n]));
+    // The global batch's count and score sums (one collective in data-parallel training).
+    const [n, ...global] = sumOverBatch(ctx, [local, ...modalities.map((m) => sums[m]!)]);
+    const scores = Object.fromEntries(modalities.map((m, i) => [m, global[i]! / n!]));
     const ratios = mlbRatios(scores);
     return { scores, ratios, coefficients: mlbCoefficients(ratios, this.options.alpha, this.options.betaMax) };
   }

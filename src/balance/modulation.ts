@@ -4,7 +4,7 @@ import { stack } from '../engine/ops.js';
 import { scope } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
 import { disparityRatios } from '../metrics/functional/unimodal_scores.js';
-import { BalancingStrategy, type EpochContext, type StepContext } from './strategy.js';
+import { BalancingStrategy, type EpochContext, type StepContext, sumOverBatch } from './strategy.js';
 import { StepLrScale, isRecord, numberRecord } from './step_lr.js';
 
 /** Which encoder parameters are modulated: all of them, or only 4-D (convolution) kernels as official OGM-GE. */
@@ -193,9 +193,14 @@ export class DisparityModulation extends BalancingStrategy {
   }
 
   /** Scores, ratios and coefficients of one batch; no gradient, one small host read. */
-  measure(ctx: Pick<StepContext, 'model' | 'outputs' | 'labels'>): Omit<ModulationStep, 'modulated'> {
+  measure(ctx: Pick<StepContext, 'model' | 'outputs' | 'labels' | 'batchSum'>): Omit<ModulationStep, 'modulated'> {
     const modalities = Object.keys(ctx.model.modalityParameters());
-    const scores = batchUnimodalScores(ctx.outputs.unimodal, ctx.labels, modalities);
+    const local = batchUnimodalScores(ctx.outputs.unimodal, ctx.labels, modalities);
+    const global = sumOverBatch(
+      ctx,
+      modalities.map((m) => local[m]!),
+    );
+    const scores = Object.fromEntries(modalities.map((m, i) => [m, global[i]!]));
     const ratios = disparityRatios(scores);
     return { scores, ratios, coefficients: modulationCoefficients(ratios, this.options.alpha) };
   }

@@ -43,6 +43,19 @@ export interface StepContext {
   /** (N) labels of the batch's scored samples (batch.labels). */
   labels: Tensor;
   optimizer: Optimizer<{ lr: number }>;
+  /**
+   * Sums per-batch statistics over the whole global batch: in data-parallel training each worker
+   * sees only its shard, so a method that derives something from a batch (unimodal scores, ratios,
+   * counts) passes its local sums here and gets the global ones, the same on every worker. Every
+   * worker must call it the same number of times per step. In one process it returns the values.
+   * Absent when a strategy is driven outside the loop (then the values are the batch's).
+   */
+  batchSum?: (values: readonly number[]) => number[];
+}
+
+/** ctx.batchSum when the loop gives one, else the values themselves. */
+export function sumOverBatch(ctx: Pick<StepContext, 'batchSum'>, values: readonly number[]): number[] {
+  return ctx.batchSum ? ctx.batchSum(values) : [...values];
 }
 
 /** No-grad logits of a whole split, in sample-id order, with each row's sample id. The caller disposes them. */

@@ -26,8 +26,9 @@ import {
   parseModalities,
   validateRunConfig,
 } from '../train/run_config.js';
-import { type OptionSpec, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
+import { type OptionSpec, type OptionValues, UsageError, formatHelp, parseOptions, wantsHelp } from './args.js';
 import { reportAfterRun } from './report.js';
+import { type LaunchOptions, launchWorkers, workerEnv } from '../train/parallel.js';
 
 export const TRAIN_OPTIONS: OptionSpec[] = [
   {
@@ -54,7 +55,21 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'quiet', type: 'boolean', help: 'no per-epoch lines and no progress bar' },
   { name: 'report', type: 'boolean', help: 'at the end, write report.html (the figures: mmbalance report) into the output directory' },
   { name: 'help-config', type: 'boolean', help: 'list every config key with its type, default and meaning' },
+  {
+    name: 'nproc',
+    type: 'number',
+    help: 'data-parallel workers on this machine (c10d Gloo); each takes a shard of every batch',
+    shownDefault: '1',
+  },
+  { name: 'nnodes', type: 'number', help: 'machines taking part (each runs this command with its --node-rank)', shownDefault: '1' },
+  { name: 'node-rank', type: 'number', help: "this machine's index among --nnodes (0 serves the store)", shownDefault: '0' },
+  { name: 'master-addr', type: 'string', help: "node 0's address, where the workers meet", shownDefault: '127.0.0.1' },
+  { name: 'master-port', type: 'number', help: "node 0's port for the meeting", shownDefault: 'a free port (29500 across machines)' },
+  { name: 'dist-timeout', type: 'number', help: 'seconds a worker waits for the others before the run fails', shownDefault: '300' },
 ];
+
+/** The train options that only the launcher reads; the workers get the rest. */
+const LAUNCH_OPTIONS = ['nproc', 'nnodes', 'node-rank', 'master-addr', 'master-port', 'dist-timeout'];
 
 const TRAIN_USAGE = `Usage: mmbalance train [options]
 
@@ -69,6 +84,7 @@ const TRAIN_EXAMPLES = [
   'mmbalance train --preset joint --set train.lr=1e-4 --set model.head=concat',
   'mmbalance train --out runs/ta --resume                      # continue an interrupted run',
   'mmbalance train --preset clip-joint --data avmnist.safetensors   # clips (see mmbalance data avmnist)',
+  'mmbalance train --preset clip-joint --data avmnist.safetensors --nproc 2 --out runs/dp   # 2 data-parallel workers',
 ];
 
 /** The configuration the flags describe: preset, config file, flags, then --set in order. */
@@ -88,6 +104,66 @@ export function buildConfig(o: Record<string, unknown>, base?: RunConfig): RunCo
   return validateRunConfig(c);
 }
 
+/**
+ * The launcher's settings from --nproc and friends, checked before any worker starts (so a typo
+ * fails once, not N times); null when they ask for one process on one machine. The workers run
+ * the same command without the launch options, with --out fixed here (a default run directory is
+ * named by the clock, which would differ between workers).
+ */
+function launchOptions(o: OptionValues, argv: readonly string[], log: (l: string) => void): LaunchOptions | null {
+  const int = (k: string, def: number, min: number, max = Infinity): number => {
+    const v = o[k] ?? def;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new UsageError(`--${k} expects an integer ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`}, got ${String(v)}`);
+    return v;
+  };
+  const nproc = int('nproc', 1, 1, 1024);
+  const nnodes = int('nnodes', 1, 1, 4096);
+  const nodeRank = int('node-rank', 0, 0, nnodes - 1);
+  const masterPort = o['master-port'] === undefined ? undefined : int('master-port', 0, 1, 65535);
+  const timeout = o['dist-timeout'] ?? 300;
+  if (typeof timeout !== 'number' || !(timeout > 0)) throw new UsageError(`--dist-timeout expects seconds > 0, got ${String(timeout)}`);
+  const masterAddr = (o['master-addr'] as string | undefined) ?? '127.0.0.1';
+  if (nnodes > 1 && o['master-addr'] === undefined) throw new UsageError("--nnodes > 1 needs --master-addr (node 0's address)");
+  if (nproc * nnodes === 1) return null;
+  if (o.resume && o.out === undefined) throw new UsageError('--resume needs --out pointing at an earlier run');
+  const c = buildConfig(o);
+  if (c.method === 'gmm' && c.methodOptions.gaps === 'epoch')
+    throw new UsageError(
+      "methodOptions.gaps='epoch' keeps each worker's own gaps only; with several workers use gaps='pass' (the default)",
+    );
+  const out = (o.out as string | undefined) ?? defaultRunDir(c.method);
+  if (!o.resume) {
+    ensureWritableDir(out, false);
+    const state = runDirState(out);
+    if (state === 'resumable' || state === 'finished')
+      throw new UsageError(`${out} already holds a run; use --resume to continue it, or another --out`);
+  }
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : '';
+    if (LAUNCH_OPTIONS.includes(name)) {
+      if (!a.includes('=')) i++;
+      continue;
+    }
+    rest.push(a);
+  }
+  if (o.out === undefined) rest.push('--out', out);
+  return {
+    nproc,
+    nnodes,
+    nodeRank,
+    masterAddr,
+    ...(masterPort !== undefined ? { masterPort } : {}),
+    timeoutSeconds: timeout,
+    argv: ['train', ...rest],
+    // The workers run the script this launcher was started as (bin/mmbalance.js).
+    script: process.argv[1]!,
+    log,
+  };
+}
+
 export function defaultRunDir(method: string): string {
   return join('runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${method}`);
 }
@@ -105,6 +181,11 @@ export function trainCommand(argv: string[], log: (l: string) => void): number |
   }
   const o = parseOptions(argv, TRAIN_OPTIONS);
   if (o['help-config']) return configCommand(o.preset !== undefined ? ['--preset', o.preset as string] : [], log);
+  const worker = workerEnv();
+  if (worker === null && LAUNCH_OPTIONS.some((k) => o[k] !== undefined)) {
+    const launch = launchOptions(o, argv, log);
+    if (launch !== null) return launchWorkers(launch);
+  }
   let out = o.out as string | undefined;
   let c: RunConfig;
   let resume = Boolean(o.resume);
@@ -154,11 +235,13 @@ function finishTrain(
   o: Record<string, unknown>,
   log: (l: string) => void,
 ): number | Promise<number> {
-  const r = runTraining(c, data, out, { resume, quiet: Boolean(o.quiet), log });
+  const worker = workerEnv();
+  const r = runTraining(c, data, out, { resume, quiet: Boolean(o.quiet) || (worker !== null && worker.rank > 0), log, worker });
   log(
     `best epoch ${r.bestEpoch}: test accuracy ${r.test.accuracy.toFixed(4)}, weighted F1 ${r.test.weightedF1.toFixed(4)}; summary in ${join(out, 'summary.json')}`,
   );
-  return reportAfterRun(out, Boolean(o.report), log);
+  // Only rank 0 writes the run directory, the report included.
+  return reportAfterRun(out, Boolean(o.report) && (worker === null || worker.rank === 0), log);
 }
 
 const RUN_OPTIONS: OptionSpec[] = [

@@ -18,6 +18,11 @@ export interface Batch<L = unknown> {
   index: Tensor;
   /** What a model family needs beyond the inputs: a conversation's padding mask and packing, say. */
   layout?: L;
+  /**
+   * Data-parallel training: how many workers hold this same batch (a global batch with fewer
+   * units than workers is given whole to each). 1, or absent, otherwise.
+   */
+  replicas?: number;
 }
 
 export interface BatchOptions {
@@ -25,6 +30,29 @@ export interface BatchOptions {
   batchSize: number;
   /** Shuffle with this seed (training); file order when undefined. */
   shuffleSeed?: number;
+  /** Data-parallel training: yield only this worker's part of each global batch (see shardUnits). */
+  shard?: Shard;
+}
+
+/** One worker of `count` in data-parallel training. */
+export interface Shard {
+  rank: number;
+  count: number;
+}
+
+/**
+ * A worker's part of one global batch's units (samples or dialogues): contiguous runs whose sizes
+ * differ by at most one, so the workers' parts put together, in rank order, are the batch. A batch
+ * with fewer units than workers is given whole to every worker (`replicas` = count), so no worker
+ * ever has an empty step; the loop's gradient averaging then weighs each copy 1/count.
+ */
+export function shardUnits<T>(units: readonly T[], shard: Shard | undefined): { units: T[]; replicas: number } {
+  if (shard === undefined || shard.count === 1) return { units: [...units], replicas: 1 };
+  if (units.length < shard.count) return { units: [...units], replicas: shard.count };
+  const base = Math.floor(units.length / shard.count);
+  const extra = units.length % shard.count;
+  const start = shard.rank * base + Math.min(shard.rank, extra);
+  return { units: units.slice(start, start + base + (shard.rank < extra ? 1 : 0)), replicas: 1 };
 }
 
 /**

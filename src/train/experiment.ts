@@ -25,6 +25,7 @@ import { type RunConfig, ConfigError, validateRunConfig } from './run_config.js'
 import { acquireRunLock } from './run_lock.js';
 import { type FitResult, Trainer } from './trainer.js';
 import { probeWritable } from '../io/dirs.js';
+import { type WorkerEnv, joinProcessGroup } from './parallel.js';
 
 export const MMBALANCE_VERSION = '0.1.0';
 
@@ -143,6 +144,8 @@ export interface RunOptions {
   log: (line: string) => void;
   /** Progress bar on stderr (default: when it is a terminal, unless quiet). */
   progress?: boolean;
+  /** Data-parallel training: this process's place among the workers (train --nproc sets it). */
+  worker?: WorkerEnv | null;
 }
 
 /**
@@ -155,6 +158,24 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
   const strategy = makeStrategy(c.method, c.methodOptions);
   const model = buildRunModel(c, data);
   const trainer = new Trainer(model, data, strategy, c.train);
+  const worker = o.worker ?? null;
+  if (worker !== null && worker.worldSize > 1) {
+    if (c.method === 'gmm' && c.methodOptions.gaps === 'epoch')
+      throw new ConfigError(
+        "methodOptions.gaps='epoch' keeps each worker's own gaps only; with several workers use gaps='pass' (the default)",
+      );
+    if (worker.rank > 0) {
+      // Rank 0 checks, locks and writes the run directory before it joins the group, so the
+      // rendezvous orders every other worker's reads after its writes.
+      const group = joinProcessGroup(worker);
+      try {
+        trainer.setProcessGroup(group);
+        return trainer.fit({ outDir: out, resume: Boolean(o.resume), progress: false, method: c.method });
+      } finally {
+        group.destroy();
+      }
+    }
+  }
   const checkState = (): void => {
     const state = runDirState(out);
     if (o.resume && state !== 'resumable' && state !== 'finished') throw new ConfigError(`nothing to resume in ${out} (no finished epoch)`);
@@ -182,27 +203,37 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
         `\n(Ctrl-C stops it; 'mmbalance train --out ${out} --resume' continues from the last finished epoch)`,
     );
     const dataPath = c.data.path === null ? null : resolve(c.data.path);
-    return trainer.fit({
-      outDir: out,
-      resume: Boolean(o.resume),
-      loggers,
-      method: c.method,
-      progress: o.quiet ? false : o.progress,
-      summary: {
-        preset: c.preset,
-        recipe: c.recipe,
-        versions: { mmbalance: MMBALANCE_VERSION, libtorch: libtorchVersion(), node: process.version },
-        data: {
-          name: data.name,
-          kind: data.kind,
-          path: dataPath,
-          sha256: dataPath === null || statSync(dataPath).isDirectory() ? null : fileChecksum(dataPath),
-          generator: c.data.path === null ? { seed: c.train.seed, ...c.data.synth } : null,
-          sizes: { train: data.size('train'), dev: data.size('dev'), test: data.size('test') },
-          devSource: data.devSource,
+    const group = worker !== null && worker.worldSize > 1 ? joinProcessGroup(worker) : null;
+    if (group !== null) {
+      trainer.setProcessGroup(group);
+      o.log(`mmbalance: data-parallel over ${group.worldSize} workers (c10d ${group.backend}); this is rank 0`);
+    }
+    try {
+      return trainer.fit({
+        outDir: out,
+        resume: Boolean(o.resume),
+        loggers,
+        method: c.method,
+        progress: o.quiet ? false : o.progress,
+        summary: {
+          preset: c.preset,
+          recipe: c.recipe,
+          versions: { mmbalance: MMBALANCE_VERSION, libtorch: libtorchVersion(), node: process.version },
+          data: {
+            name: data.name,
+            kind: data.kind,
+            path: dataPath,
+            sha256: dataPath === null || statSync(dataPath).isDirectory() ? null : fileChecksum(dataPath),
+            generator: c.data.path === null ? { seed: c.train.seed, ...c.data.synth } : null,
+            sizes: { train: data.size('train'), dev: data.size('dev'), test: data.size('test') },
+            devSource: data.devSource,
+          },
+          ...(group !== null ? { parallel: { workers: group.worldSize, backend: group.backend } } : {}),
         },
-      },
-    });
+      });
+    } finally {
+      group?.destroy();
+    }
   } finally {
     release();
   }

@@ -9,6 +9,7 @@ import { Adam, AdamW } from '../engine/optim/adam.js';
 import { CosineAnnealingLR, ReduceLROnPlateau, type SchedulerKind, StepLR } from '../engine/optim/lr_scheduler.js';
 import type { Optimizer } from '../engine/optim/optimizer.js';
 import { SGD } from '../engine/optim/sgd.js';
+import type { ProcessGroup } from '../engine/dist.js';
 import { manualSeed } from '../engine/runtime.js';
 import { keep, scope } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -75,6 +76,8 @@ export class Trainer {
   /** Where the running step is: set by fit() before each epoch, read by step(). */
   private position: { epoch: number; phase: Phase; step: number };
   private probes: RidgeProbes | null = null;
+  /** Data-parallel training: this worker's process group (null in one process). */
+  private group: ProcessGroup | null = null;
 
   constructor(
     readonly model: MultimodalModel,
@@ -97,6 +100,15 @@ export class Trainer {
         `the method '${strategy.name}' gave phases without epochs: ${JSON.stringify(this.phases.map((p) => [p.name, p.epochs]))}`,
       );
     this.position = { epoch: 0, phase: this.phases[0]!, step: 0 };
+  }
+
+  /**
+   * Makes this trainer one worker of data-parallel training (before fit): it trains on its shard
+   * of every global batch, gradients and the strategy's batch statistics are summed across the
+   * group, and only rank 0 writes the run directory.
+   */
+  setProcessGroup(group: ProcessGroup | null): void {
+    this.group = group !== null && group.worldSize > 1 ? group : null;
   }
 
   /** Epochs over all phases. */
@@ -172,15 +184,43 @@ export class Trainer {
   step(batch: Batch): StepResult {
     const c = this.config;
     const model = this.model;
+    const group = this.group;
     const { epoch, phase, step } = this.position;
     const onDevice = c.device === 'cpu' ? batch : batchTo(batch, c.device);
     const outputs = model.forward(onDevice);
-    const ctx: StepContext = { epoch, step, phase, model, batch: onDevice, outputs, labels: onDevice.labels, optimizer: this.optimizer };
+    const replicas = batch.replicas ?? 1;
+    const batchSum =
+      group === null ? (v: readonly number[]) => [...v] : (v: readonly number[]) => group.sumNumbers(v).map((x) => x / replicas);
+    const ctx: StepContext = {
+      epoch,
+      step,
+      phase,
+      model,
+      batch: onDevice,
+      outputs,
+      labels: onDevice.labels,
+      optimizer: this.optimizer,
+      batchSum,
+    };
     const named = this.strategy.loss(ctx);
     const terms = Object.values(named);
     if (terms.length === 0) throw new Error(`the method '${this.strategy.name}' gave no loss terms`);
     const total = terms.slice(1).reduce((a, t) => a.add(t), terms[0]!);
-    const value = total.item();
+    let value = total.item();
+    let termValues = Object.fromEntries(Object.entries(named).map(([k, t]) => [k, t.item()]));
+    // Data-parallel: the global batch's loss is the mean over all its samples, so each worker's
+    // mean gradient is weighed by its share of them (exact with shards of unequal size, and an
+    // average over the copies of a replicated batch). Every worker sees the same global loss, so
+    // a non-finite one stops all of them at the same step.
+    let share = 1;
+    if (group !== null) {
+      const n = onDevice.labels.shape[0]!;
+      const names = Object.keys(termValues);
+      const sums = group.sumNumbers([n, n * value, ...names.map((k) => n * termValues[k]!)]);
+      value = sums[1]! / sums[0]!;
+      termValues = Object.fromEntries(names.map((k, i) => [k, sums[i + 2]! / sums[0]!]));
+      share = n / sums[0]!;
+    }
     if (!Number.isFinite(value)) {
       throw new TrainingError(
         `the loss became ${value} at epoch ${epoch}, batch ${step + 1}. The run stopped; the last good checkpoint is kept. ` +
@@ -189,12 +229,28 @@ export class Trainer {
     }
     this.optimizer.zeroGrad();
     total.backward();
+    if (group !== null) reduceGradients(group, model.parameters(), share);
     if (c.clipGradNorm > 0) clipGradNorm(model.parameters(), c.clipGradNorm);
     this.strategy.afterBackward(ctx);
     this.optimizer.step();
     this.strategy.afterStep(ctx);
     if (this.probes && outputs.features) this.probes.accumulate(outputs.features, onDevice.labels);
-    return { loss: value, terms: Object.fromEntries(Object.entries(named).map(([k, t]) => [k, t.item()])) };
+    return { loss: value, terms: termValues };
+  }
+
+  /**
+   * Data-parallel: every worker takes rank 0's weights and buffers (at the start, after a resume),
+   * and rank 0's buffers before each evaluation (BatchNorm's running statistics are gathered from
+   * each worker's own shard, as PyTorch's DDP without SyncBatchNorm; evaluating with rank 0's keeps
+   * every worker's dev scores, best epoch and early stopping the same).
+   */
+  private syncFromRankZero(buffersOnly: boolean): void {
+    if (this.group === null) return;
+    const buffers = this.model.namedBuffers().map(([, b]) => b);
+    const tensors = buffersOnly ? buffers : [...this.model.parameters(), ...buffers];
+    const byDtype = new Map<string, Tensor[]>();
+    for (const t of tensors) byDtype.set(t.dtype, [...(byDtype.get(t.dtype) ?? []), t]);
+    for (const group of byDtype.values()) this.group.broadcast(group, 0);
   }
 
   /** Trains one epoch; returns the mean loss and the mean of each term. */
@@ -204,7 +260,8 @@ export class Trainer {
     let lossSum = 0;
     let n = 0;
     const termSums: Record<string, number> = {};
-    for (const batch of this.data.batches('train', { batchSize: c.batchSize, shuffleSeed: c.seed * 7919 + epoch })) {
+    const shard = this.group === null ? undefined : { rank: this.group.rank, count: this.group.worldSize };
+    for (const batch of this.data.batches('train', { batchSize: c.batchSize, shuffleSeed: c.seed * 7919 + epoch, shard })) {
       this.position.step = n;
       const { loss, terms } = scope(() => this.step(batch));
       lossSum += loss;
@@ -222,9 +279,11 @@ export class Trainer {
     const loggers = o.loggers ?? [];
     const progress = o.progress ?? (Boolean(process.stderr.isTTY) && !process.env.CI);
     const started = new Date();
-    if (o.outDir) {
-      makeDirs(o.outDir);
-      removePartial(o.outDir);
+    // Data-parallel: rank 0 alone writes the run directory; the others read it to resume.
+    const writeDir = this.group === null || this.group.rank === 0 ? o.outDir : undefined;
+    if (writeDir) {
+      makeDirs(writeDir);
+      removePartial(writeDir);
     }
     let state: LoopState = {
       epoch: 0,
@@ -243,6 +302,7 @@ export class Trainer {
       if (!hasCheckpoint(o.outDir)) throw new Error(`nothing to resume in ${o.outDir}: no last checkpoint there`);
       state = { ...state, ...loadCheckpoint(o.outDir, this.model, this.optimizer) };
     }
+    this.syncFromRankZero(false);
     let best: Map<string, Tensor> | null = null;
     const history = state.history as unknown as EpochRecord[];
     if (o.resume) for (const l of loggers) l.restore?.(state.history);
@@ -289,6 +349,7 @@ export class Trainer {
         try {
           const train = this.trainEpoch(epoch, bar, callbacks);
           const seconds = (performance.now() - t0) / 1000;
+          this.syncFromRankZero(true);
           const devPred = predictSplit(
             this.model,
             this.data,
@@ -327,7 +388,7 @@ export class Trainer {
             state.bestScore = this.monitorValue(dev);
             state.bestEpoch = epoch;
             state.badEpochs = 0;
-            if (o.outDir) saveBest(o.outDir, this.model, epoch);
+            if (writeDir) saveBest(writeDir, this.model, epoch);
             else {
               for (const t of best?.values() ?? []) t.dispose();
               best = new Map([...this.model.stateDict()].map(([k, t]) => [k, keep(t.clone())]));
@@ -346,7 +407,7 @@ export class Trainer {
           state.scheduler = this.scheduler.kind === 'none' ? {} : this.scheduler.s.stateDict();
           state.strategy = this.strategy.stateDict();
           state.callbacks = callbacks.map((cb) => cb.stateDict());
-          if (o.outDir) saveCheckpoint(o.outDir, this.model, this.optimizer, state);
+          if (writeDir) saveCheckpoint(writeDir, this.model, this.optimizer, state);
           bar.tick();
         } finally {
           bar.close();
@@ -362,16 +423,16 @@ export class Trainer {
       state.phaseEpoch = 0;
       if (phaseStopped && pi < this.phases.length - 1) {
         state.phase = pi + 1;
-        if (o.outDir) saveCheckpoint(o.outDir, this.model, this.optimizer, state);
+        if (writeDir) saveCheckpoint(writeDir, this.model, this.optimizer, state);
       }
     }
     for (const p of this.model.parameters()) p.requiresGrad_(true);
     this.probes?.reset();
     for (const cb of callbacks) cb.onTrainEnd();
     // The reported results come from the best dev epoch's weights (the last ones if no phase selected any).
-    if (o.outDir && state.bestEpoch > 0) loadBest(o.outDir, this.model);
+    if (writeDir && state.bestEpoch > 0) loadBest(writeDir, this.model);
     else if (best) this.model.loadStateDict(best);
-    else if (o.outDir) saveBest(o.outDir, this.model, state.epoch);
+    else if (writeDir) saveBest(writeDir, this.model, state.epoch);
     const preds = {
       dev: predictSplit(this.model, this.data, 'dev', this.evalOptions()),
       test: predictSplit(this.model, this.data, 'test', this.evalOptions()),
@@ -382,12 +443,12 @@ export class Trainer {
       const dev = scorePredictions(preds.dev, C);
       const test = scorePredictions(preds.test, C);
       result = { bestEpoch: state.bestEpoch || state.epoch, history, dev, test, stoppedEarly: stopReason === 'early-stopping', stopReason };
-      if (o.outDir) savePredictions(join(o.outDir, 'predictions.safetensors'), preds, this.data);
+      if (writeDir) savePredictions(join(writeDir, 'predictions.safetensors'), preds, this.data);
     } finally {
       preds.dev.dispose();
       preds.test.dispose();
     }
-    if (o.outDir) {
+    if (writeDir) {
       const ended = new Date();
       const summary = {
         ...summarize(o.method ?? this.strategy.name, [...this.model.modalities], result, [...this.data.classNames]),
@@ -399,7 +460,7 @@ export class Trainer {
         wallSeconds: (ended.getTime() - started.getTime()) / 1000,
         ...o.summary,
       };
-      writeFileSync(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+      writeFileSync(join(writeDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     }
     return result;
   }
@@ -408,6 +469,24 @@ export class Trainer {
   evaluate(split: SplitName): EvalResult {
     return evaluate(this.model, this.data, split, this.evalOptions());
   }
+}
+
+/**
+ * Sums every gradient across the workers after weighing this worker's by `share` (its part of the
+ * global batch's samples): the gradient of the global batch's mean loss, before clipping and
+ * before the strategy's gradient hook. One collective per dtype over the concatenated gradients.
+ */
+function reduceGradients(group: ProcessGroup, params: readonly Tensor[], share: number): void {
+  scope(() => {
+    const byDtype = new Map<string, Tensor[]>();
+    for (const p of params) {
+      const g = p.grad;
+      if (g === null) continue;
+      if (share !== 1) g.mul_(share);
+      byDtype.set(g.dtype, [...(byDtype.get(g.dtype) ?? []), g]);
+    }
+    for (const gs of byDtype.values()) group.allReduce(gs, 'sum');
+  });
 }
 
 function selects(phase: Phase): boolean {

@@ -1,5 +1,5 @@
 import { fromTypedArray, type Tensor } from '../../engine/tensor.js';
-import type { Batch, BatchOptions, MultimodalDataset, SplitName } from '../dataset.js';
+import { type Batch, type BatchOptions, type MultimodalDataset, type SplitName, shardUnits } from '../dataset.js';
 import { shuffled } from '../split.js';
 import { type ClipDataset, type ClipSplit, isVariableSequence, rowSize } from './types.js';
 
@@ -70,7 +70,12 @@ export class ClipData implements MultimodalDataset {
     const n = this.size(split);
     const ids = Array.from({ length: n }, (_, i) => i);
     const order = o.shuffleSeed === undefined ? ids : shuffled(ids, o.shuffleSeed);
-    for (let start = 0; start < n; start += o.batchSize) yield this.makeBatch(split, order.slice(start, start + o.batchSize));
+    for (let start = 0; start < n; start += o.batchSize) {
+      const { units, replicas } = shardUnits(order.slice(start, start + o.batchSize), o.shard);
+      const batch = this.makeBatch(split, units);
+      if (replicas > 1) batch.replicas = replicas;
+      yield batch;
+    }
   }
 
   /** The batch of the given sample ids, in that order. */

@@ -1,4 +1,4 @@
-import type { Batch, BatchOptions, MultimodalDataset, SplitName } from '../dataset.js';
+import { type Batch, type BatchOptions, type MultimodalDataset, type SplitName, shardUnits } from '../dataset.js';
 import type { ConversationDataset, Dialogue } from '../types.js';
 import { type ConversationBatch, dialogueBatches, makeBatch } from './batch.js';
 
@@ -66,13 +66,17 @@ export class ConversationData implements MultimodalDataset {
       dialogues.map((_, i) => i),
       o,
     );
-    for (const group of order)
-      yield makeBatch(
+    for (const whole of order) {
+      const { units: group, replicas } = shardUnits(whole, o.shard);
+      const batch: ConversationBatch & Batch = makeBatch(
         group.map((i) => dialogues[i]!),
         this.modalities,
         this.raw.dims,
         group.map((i) => first[i]!),
       );
+      if (replicas > 1) batch.replicas = replicas;
+      yield batch;
+    }
   }
 
   sampleName(split: SplitName, id: number): string {
