@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 dpkg -s libtorch-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ] || need_pkgs+=(libtorch-dev)
+# Gloo's headers and library: c10d's CPU process groups (train --nproc) build against them.
+dpkg -s libgloo-dev >/dev/null 2>&1 || [ -n "${LIBTORCH:-}" ] || need_pkgs+=(libgloo-dev)
 # Debian's libtorch finds BLAS through libblas.so.3; without OpenBLAS that is the single-threaded
 # reference BLAS, which makes every matmul 10-50x slower.
 if [ -z "${LIBTORCH:-}" ] && ! dpkg -s libopenblas0-pthread >/dev/null 2>&1 && ! dpkg -s libopenblas0-openmp >/dev/null 2>&1 \

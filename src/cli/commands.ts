@@ -157,6 +157,7 @@ function launchOptions(o: OptionValues, argv: readonly string[], log: (l: string
     masterAddr,
     ...(masterPort !== undefined ? { masterPort } : {}),
     timeoutSeconds: timeout,
+    out,
     argv: ['train', ...rest],
     // The workers run the script this launcher was started as (bin/mmbalance.js).
     script: process.argv[1]!,

@@ -1,3 +1,4 @@
+import type { Device } from './device.js';
 import { checkInt, invalid } from './errors.js';
 import { native } from './native.js';
 import { scope } from './scope.js';
@@ -23,6 +24,8 @@ export interface ProcessGroupOptions {
   timeoutMs?: number;
   /** The address Gloo's connections bind to (default: this host's name, else loopback). */
   iface?: string;
+  /** Where sumNumbers puts its values: NCCL reduces CUDA tensors only. Default 'cpu' (gloo), 'cuda' (nccl). */
+  device?: Device;
 }
 
 /** The c10d backends this build of the addon has (none when libtorch or Gloo lacked c10d at build time). */
@@ -30,12 +33,18 @@ export function distBackends(): DistBackend[] {
   return native.distBackends() as DistBackend[];
 }
 
-function wrap<T>(what: string, f: () => T): T {
+function wrap<T>(what: string, f: () => T, timed?: ProcessGroup): T {
+  const t0 = performance.now();
   try {
     return f();
   } catch (e) {
     if (e instanceof DistributedError) throw e;
     throw new DistributedError(`${what}: ${(e as Error).message}`);
+  } finally {
+    if (timed) {
+      timed.commSeconds += (performance.now() - t0) / 1000;
+      timed.collectives++;
+    }
   }
 }
 
@@ -50,6 +59,11 @@ export class ProcessGroup {
   readonly worldSize: number;
   readonly backend: DistBackend;
   readonly timeoutMs: number;
+  readonly device: Device;
+  /** Seconds spent in collectives since the group was made (waiting for the others included). */
+  commSeconds = 0;
+  /** Collectives since the group was made. */
+  collectives = 0;
   private id: number | null;
 
   constructor(o: ProcessGroupOptions) {
@@ -58,6 +72,7 @@ export class ProcessGroup {
     this.backend = o.backend ?? 'gloo';
     if (this.backend !== 'gloo' && this.backend !== 'nccl') throw invalid('backend', "'gloo' or 'nccl'", this.backend);
     this.timeoutMs = checkInt('timeoutMs', o.timeoutMs ?? 300_000, 1);
+    this.device = o.device ?? (this.backend === 'nccl' ? 'cuda' : 'cpu');
     const have = distBackends();
     if (!have.includes(this.backend))
       throw new DistributedError(
@@ -93,12 +108,15 @@ export class ProcessGroup {
   /** Sums (or averages) the tensors across ranks, in place: one collective over their concatenation. */
   allReduce(tensors: readonly Tensor[], op: 'sum' | 'avg' = 'sum'): void {
     if (op !== 'sum' && op !== 'avg') throw invalid('op', "'sum' or 'avg'", op);
-    wrap('all-reduce', () =>
-      native.distAllreduce(
-        this.handle,
-        tensors.map((t) => t.h),
-        op === 'avg',
-      ),
+    wrap(
+      'all-reduce',
+      () =>
+        native.distAllreduce(
+          this.handle,
+          tensors.map((t) => t.h),
+          op === 'avg',
+        ),
+      this,
     );
   }
 
@@ -106,7 +124,8 @@ export class ProcessGroup {
   sumNumbers(values: readonly number[]): number[] {
     if (values.length === 0) return [];
     return scope(() => {
-      const t = fromTypedArray(Float64Array.from(values));
+      const host = fromTypedArray(Float64Array.from(values));
+      const t = this.device === 'cpu' ? host : host.to({ device: this.device });
       this.allReduce([t]);
       return Array.from(t.toArray());
     });
@@ -115,17 +134,20 @@ export class ProcessGroup {
   /** Every rank's tensors become the root's, in place. */
   broadcast(tensors: readonly Tensor[], root = 0): void {
     checkInt('root', root, 0, this.worldSize - 1);
-    wrap('broadcast', () =>
-      native.distBroadcast(
-        this.handle,
-        tensors.map((t) => t.h),
-        root,
-      ),
+    wrap(
+      'broadcast',
+      () =>
+        native.distBroadcast(
+          this.handle,
+          tensors.map((t) => t.h),
+          root,
+        ),
+      this,
     );
   }
 
   barrier(): void {
-    wrap('barrier', () => native.distBarrier(this.handle));
+    wrap('barrier', () => native.distBarrier(this.handle), this);
   }
 
   /** Closes the group's connections; harmless twice. */

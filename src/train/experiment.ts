@@ -25,7 +25,8 @@ import { type RunConfig, ConfigError, validateRunConfig } from './run_config.js'
 import { acquireRunLock } from './run_lock.js';
 import { type FitResult, Trainer } from './trainer.js';
 import { probeWritable } from '../io/dirs.js';
-import { type WorkerEnv, joinProcessGroup } from './parallel.js';
+import { type WorkerEnv, joinProcessGroup, workerDevice } from './parallel.js';
+import type { ProcessGroup } from '../engine/dist.js';
 
 export const MMBALANCE_VERSION = '0.1.0';
 
@@ -157,8 +158,9 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
   validateRunConfig(c);
   const strategy = makeStrategy(c.method, c.methodOptions);
   const model = buildRunModel(c, data);
-  const trainer = new Trainer(model, data, strategy, c.train);
   const worker = o.worker ?? null;
+  const device = workerDevice(c.train.device, worker);
+  const trainer = new Trainer(model, data, strategy, { ...c.train, device });
   if (worker !== null && worker.worldSize > 1) {
     if (c.method === 'gmm' && c.methodOptions.gaps === 'epoch')
       throw new ConfigError(
@@ -167,7 +169,7 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
     if (worker.rank > 0) {
       // Rank 0 checks, locks and writes the run directory before it joins the group, so the
       // rendezvous orders every other worker's reads after its writes.
-      const group = joinProcessGroup(worker);
+      const group = joinProcessGroup(worker, device);
       try {
         trainer.setProcessGroup(group);
         return trainer.fit({ outDir: out, resume: Boolean(o.resume), progress: false, method: c.method });
@@ -203,11 +205,27 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
         `\n(Ctrl-C stops it; 'mmbalance train --out ${out} --resume' continues from the last finished epoch)`,
     );
     const dataPath = c.data.path === null ? null : resolve(c.data.path);
-    const group = worker !== null && worker.worldSize > 1 ? joinProcessGroup(worker) : null;
+    const group = worker !== null && worker.worldSize > 1 ? joinProcessGroup(worker, device) : null;
     if (group !== null) {
       trainer.setProcessGroup(group);
       o.log(`mmbalance: data-parallel over ${group.worldSize} workers (c10d ${group.backend}); this is rank 0`);
     }
+    const summary: Record<string, unknown> = {
+      preset: c.preset,
+      recipe: c.recipe,
+      versions: { mmbalance: MMBALANCE_VERSION, libtorch: libtorchVersion(), node: process.version },
+      data: {
+        name: data.name,
+        kind: data.kind,
+        path: dataPath,
+        sha256: dataPath === null || statSync(dataPath).isDirectory() ? null : fileChecksum(dataPath),
+        generator: c.data.path === null ? { seed: c.train.seed, ...c.data.synth } : null,
+        sizes: { train: data.size('train'), dev: data.size('dev'), test: data.size('test') },
+        devSource: data.devSource,
+      },
+    };
+    // Read when summary.json is written, after training: rank 0's time in collectives by then.
+    if (group !== null) Object.defineProperty(summary, 'parallel', { get: () => parallelSummary(group), enumerable: true });
     try {
       return trainer.fit({
         outDir: out,
@@ -215,21 +233,7 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
         loggers,
         method: c.method,
         progress: o.quiet ? false : o.progress,
-        summary: {
-          preset: c.preset,
-          recipe: c.recipe,
-          versions: { mmbalance: MMBALANCE_VERSION, libtorch: libtorchVersion(), node: process.version },
-          data: {
-            name: data.name,
-            kind: data.kind,
-            path: dataPath,
-            sha256: dataPath === null || statSync(dataPath).isDirectory() ? null : fileChecksum(dataPath),
-            generator: c.data.path === null ? { seed: c.train.seed, ...c.data.synth } : null,
-            sizes: { train: data.size('train'), dev: data.size('dev'), test: data.size('test') },
-            devSource: data.devSource,
-          },
-          ...(group !== null ? { parallel: { workers: group.worldSize, backend: group.backend } } : {}),
-        },
+        summary,
       });
     } finally {
       group?.destroy();
@@ -237,4 +241,9 @@ export function runTraining(c: RunConfig, data: MultimodalDataset, out: string, 
   } finally {
     release();
   }
+}
+
+/** summary.json's `parallel`: rank 0's view of the workers and its time in collectives. */
+function parallelSummary(group: ProcessGroup): Record<string, unknown> {
+  return { workers: group.worldSize, backend: group.backend, collectives: group.collectives, communicationSeconds: group.commSeconds };
 }

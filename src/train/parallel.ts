@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import type { Device } from '../engine/device.js';
 import { DistributedError, ProcessGroup, distBackends } from '../engine/dist.js';
 import { native } from '../engine/native.js';
+import { hasCheckpoint } from './checkpoint.js';
 
 /**
  * Data-parallel training on c10d, launched like torchrun's standalone mode: `--nproc N` starts N
@@ -14,6 +16,8 @@ import { native } from '../engine/native.js';
 /** What a worker reads from its environment (set by the launcher, or by hand on each machine). */
 export interface WorkerEnv {
   rank: number;
+  /** Rank among this machine's workers: which GPU a 'cuda' run takes. */
+  localRank: number;
   worldSize: number;
   masterAddr: string;
   masterPort: number;
@@ -22,6 +26,7 @@ export interface WorkerEnv {
 
 const ENV = {
   rank: 'MMBALANCE_DIST_RANK',
+  localRank: 'MMBALANCE_DIST_LOCAL_RANK',
   world: 'MMBALANCE_DIST_WORLD_SIZE',
   addr: 'MMBALANCE_DIST_MASTER_ADDR',
   port: 'MMBALANCE_DIST_MASTER_PORT',
@@ -41,6 +46,7 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
   if (rank >= worldSize) throw new DistributedError(`${ENV.rank} (${rank}) must be below ${ENV.world} (${worldSize})`);
   return {
     rank,
+    localRank: env[ENV.localRank] === undefined ? rank : num(ENV.localRank, 0),
     worldSize,
     masterAddr: env[ENV.addr] ?? '127.0.0.1',
     masterPort: num(ENV.port, 1),
@@ -48,8 +54,16 @@ export function workerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv | nul
   };
 }
 
-/** Joins the run's process group (Gloo through a TCP store served by rank 0). */
-export function joinProcessGroup(w: WorkerEnv): ProcessGroup {
+/** A worker's device: 'cuda' becomes this worker's own GPU, cuda:<local rank>. */
+export function workerDevice(device: Device, w: WorkerEnv | null): Device {
+  return w !== null && w.worldSize > 1 && device === 'cuda' ? `cuda:${w.localRank}` : device;
+}
+
+/**
+ * Joins the run's process group through a TCP store served by rank 0: Gloo for a CPU run, NCCL
+ * for a CUDA run (each worker on its own GPU).
+ */
+export function joinProcessGroup(w: WorkerEnv, device: Device = 'cpu'): ProcessGroup {
   // A worker must not outlive the launcher that started it, even one killed with -9.
   native.distDieWithParent();
   const local = w.masterAddr === '127.0.0.1' || w.masterAddr === 'localhost';
@@ -58,6 +72,8 @@ export function joinProcessGroup(w: WorkerEnv): ProcessGroup {
     worldSize: w.worldSize,
     rendezvous: { kind: 'tcp', host: w.masterAddr, port: w.masterPort },
     timeoutMs: w.timeoutMs,
+    backend: device === 'cpu' ? 'gloo' : 'nccl',
+    device,
     // On one machine the workers talk over loopback; across machines Gloo binds to the address
     // this host's name resolves to.
     ...(local ? { iface: '127.0.0.1' } : {}),
@@ -77,6 +93,8 @@ export interface LaunchOptions {
   timeoutSeconds: number;
   /** The command line each worker runs (the launcher's own, without the launch options). */
   argv: string[];
+  /** The run directory (for the message after a failure). */
+  out: string;
   /** The script each worker runs (bin/mmbalance.js). */
   script: string;
   log: (line: string) => void;
@@ -133,6 +151,7 @@ export async function launchWorkers(o: LaunchOptions): Promise<number> {
       env: {
         ...process.env,
         [ENV.rank]: String(rank),
+        [ENV.localRank]: String(local),
         [ENV.world]: String(worldSize),
         [ENV.addr]: o.masterAddr,
         [ENV.port]: String(port),
@@ -179,8 +198,10 @@ export async function launchWorkers(o: LaunchOptions): Promise<number> {
   const f = failure as { rank: number; pid: number; how: string };
   const who = f.rank < 0 ? f.how : `worker ${f.rank} (pid ${f.pid}) ${f.how}`;
   o.log(
-    `mmbalance: ${who}; the other workers were stopped. The run directory keeps the last finished epoch: ` +
-      'resume with the same command and --resume (any --nproc).',
+    `mmbalance: ${who}; the other workers were stopped.` +
+      (hasCheckpoint(o.out)
+        ? ` ${o.out} keeps the last finished epoch: 'mmbalance train --out ${o.out} --resume' continues it (with any --nproc).`
+        : ''),
   );
   const code = children.find((c) => c.rank === f.rank)?.proc.exitCode;
   return typeof code === 'number' && code !== 0 ? code : 1;
