@@ -64,7 +64,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'nnodes', type: 'number', help: 'machines taking part (each runs this command with its --node-rank)', shownDefault: '1' },
   { name: 'node-rank', type: 'number', help: "this machine's index among --nnodes (0 serves the store)", shownDefault: '0' },
   { name: 'master-addr', type: 'string', help: "node 0's address, where the workers meet", shownDefault: '127.0.0.1' },
-  { name: 'master-port', type: 'number', help: "node 0's port for the meeting", shownDefault: 'a free port (29500 across machines)' },
+  { name: 'master-port', type: 'number', help: "node 0's port for the meeting", shownDefault: 'a free port; 29500 across machines' },
   { name: 'dist-timeout', type: 'number', help: 'seconds a worker waits for the others before the run fails', shownDefault: '300' },
 ];
 

@@ -198,7 +198,7 @@ export async function launchWorkers(o: LaunchOptions): Promise<number> {
   const f = failure as { rank: number; pid: number; how: string };
   const who = f.rank < 0 ? f.how : `worker ${f.rank} (pid ${f.pid}) ${f.how}`;
   o.log(
-    `mmbalance: ${who}; the other workers were stopped.` +
+    `mmbalance: ${who}; ${f.rank < 0 ? 'the workers were' : 'the other workers were'} stopped.` +
       (hasCheckpoint(o.out)
         ? ` ${o.out} keeps the last finished epoch: 'mmbalance train --out ${o.out} --resume' continues it (with any --nproc).`
         : ''),
