@@ -108,9 +108,12 @@ function main(): void {
   ].join('\n');
   console.log(body);
   if (process.argv.includes('--write')) {
-    const intro = process.env.SEQ_METHODS_INTRO ? readFileSync(process.env.SEQ_METHODS_INTRO, 'utf8').trim() + '\n\n' : '';
+    const command = `node dist/bench/seq_methods.js ${process.argv
+      .slice(2)
+      .map((a) => (a.includes(' ') ? `'${a}'` : a))
+      .join(' ')}`;
     console.log(
-      `wrote ${writeSection('seq-methods', 'BalanceMLA and the other methods on sequence AV-MNIST, and their robustness', intro + body)}`,
+      `wrote ${writeSection('seq-methods', 'BalanceMLA and the other methods on sequence AV-MNIST, and their robustness', `Command: \`${command}\`.\n\n${body}`)}`,
     );
   }
 }
