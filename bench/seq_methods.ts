@@ -57,6 +57,8 @@ function runsIn(label: string, dir: string): Run[] {
     }
   };
   walk(dir, label);
+  // A labelled sweep of one method is named by its label alone.
+  if (label && new Set(out.map((r) => r.label)).size === 1) for (const r of out) r.label = label;
   return out;
 }
 

@@ -196,7 +196,10 @@ test('a worker killed mid-run: the others stop at once, no worker outlives the r
   const { code, at } = await exited;
   assert.notEqual(code, 0);
   assert.ok(at - t0 < 15_000, `the launcher took ${at - t0} ms to fail`);
-  assert.match(io.stdout, /worker 1 \(pid \d+\) was killed by SIGKILL; the other workers were stopped\. .* keeps the last finished epoch: 'mmbalance train --out .* --resume'/);
+  assert.match(
+    io.stdout,
+    /worker 1 \(pid \d+\) was killed by SIGKILL; the other workers were stopped\. .* keeps the last finished epoch: 'mmbalance train --out .* --resume'/,
+  );
   await until('every worker gone', () => pids.every((pid) => !alive(pid)), 10_000);
   // Resume in one process; it continues from the last finished epoch and finishes.
   const done = trainLosses(out).length;
