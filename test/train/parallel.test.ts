@@ -77,7 +77,7 @@ test('shards: contiguous, sizes within one, in rank order the batch; fewer units
 });
 
 for (const method of ['joint', 'ogm-ge', 'mlb']) {
-  test(`${method}: 2 workers give one process's weights after 20 steps (uneven shards and a replicated batch)`, () => {
+  test(`${method}: 2 workers give one process's weights after 20 steps (and a replicated last batch)`, () => {
     const extra = method === 'joint' ? [] : ['--method', method, ...(method === 'mlb' ? ['--set', 'model.head=multi'] : [])];
     const one = join(dir, `${method}-one`);
     const two = join(dir, `${method}-two`);
