@@ -10,7 +10,6 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { ClipDataset, ClipSplit } from '../src/data/clip/types.js';
 import { ClipData } from '../src/data/clip/dataset.js';
 import {
   type RunConfig,
@@ -25,8 +24,8 @@ import {
   setNumThreads,
   validateRunConfig,
 } from '../src/index.js';
-import { mulberry32 } from '../src/data/split.js';
 import { packageRoot } from '../test/helpers.js';
+import { randomClips } from './random_clips.js';
 import { writeSection } from './report.js';
 
 const args = process.argv.slice(2);
@@ -53,29 +52,6 @@ const JOINT_SET = [
   'train.weightDecay=0',
   'train.scheduler=none',
 ];
-
-function randomClips(shapes: Record<string, number[]>, n: number): ClipDataset {
-  const rand = mulberry32(1);
-  const split = (count: number): ClipSplit => ({
-    ids: Array.from({ length: count }, (_, i) => String(i)),
-    labels: Int32Array.from({ length: count }, () => Math.floor(rand() * 10)),
-    features: Object.fromEntries(
-      Object.entries(shapes).map(([m, s]) => [
-        m,
-        Float32Array.from({ length: count * s.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
-      ]),
-    ),
-    lengths: {},
-  });
-  return {
-    name: 'random',
-    modalities: Object.keys(shapes),
-    shapes,
-    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
-    splits: { train: split(n), dev: split(16), test: split(16) },
-    devSource: 'file',
-  };
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

@@ -7,35 +7,11 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { ClipDataset, ClipSplit } from '../src/data/clip/types.js';
 import { ClipData } from '../src/data/clip/dataset.js';
 import { JointTraining, Trainer, buildModel, defaultRunConfig, getNumThreads, libtorchVersion } from '../src/index.js';
-import { mulberry32 } from '../src/data/split.js';
 import { packageRoot } from '../test/helpers.js';
+import { randomClips } from './random_clips.js';
 import { writeSection } from './report.js';
-
-function randomClips(shapes: Record<string, number[]>, n: number): ClipDataset {
-  const rand = mulberry32(1);
-  const split = (count: number): ClipSplit => ({
-    ids: Array.from({ length: count }, (_, i) => String(i)),
-    labels: Int32Array.from({ length: count }, () => Math.floor(rand() * 10)),
-    features: Object.fromEntries(
-      Object.entries(shapes).map(([m, s]) => [
-        m,
-        Float32Array.from({ length: count * s.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1),
-      ]),
-    ),
-    lengths: {},
-  });
-  return {
-    name: 'random',
-    modalities: Object.keys(shapes),
-    shapes,
-    classNames: Array.from({ length: 10 }, (_, i) => String(i)),
-    splits: { train: split(n), dev: split(16), test: split(16) },
-    devSource: 'file',
-  };
-}
 
 const EPOCHS = 4;
 const ROUNDS = 3;

@@ -48,6 +48,24 @@ Group& G(const Napi::CallbackInfo& info, size_t i) {
   return it->second;
 }
 
+// One contiguous buffer holding the tensors in order: one collective instead of one per tensor.
+std::vector<at::Tensor> Flatten(const std::vector<at::Tensor>& ts) {
+  std::vector<at::Tensor> flat;
+  flat.reserve(ts.size());
+  for (const auto& t : ts) flat.push_back(t.reshape({-1}));
+  return {at::cat(flat)};
+}
+
+// Copies the buffer's pieces back into the tensors it was made from.
+void Unflatten(const at::Tensor& buf, std::vector<at::Tensor>& ts) {
+  int64_t off = 0;
+  for (auto& t : ts) {
+    const int64_t n = t.numel();
+    t.copy_(buf.narrow(0, off, n).view(t.sizes()));
+    off += n;
+  }
+}
+
 void Wait(Group& g, c10::intrusive_ptr<c10d::Work> work, const char* what) {
   try {
     if (!work->wait(g.timeout)) throw std::runtime_error("timed out");
@@ -159,18 +177,10 @@ MMB_FN(distAllreduce) {
     if (t.scalar_type() != ts[0].scalar_type() || t.device() != ts[0].device())
       throw ArgError("all-reduced tensors must share one dtype and one device");
   at::NoGradGuard noGrad;
-  std::vector<at::Tensor> flat;
-  flat.reserve(ts.size());
-  for (const auto& t : ts) flat.push_back(t.reshape({-1}));
-  std::vector<at::Tensor> buf{at::cat(flat)};
+  auto buf = Flatten(ts);
   Wait(g, g.pg->allreduce(buf), "all-reduce");
   if (average) buf[0].div_(g.size);
-  int64_t off = 0;
-  for (auto& t : ts) {
-    const int64_t n = t.numel();
-    t.copy_(buf[0].narrow(0, off, n).view(t.sizes()));
-    off += n;
-  }
+  Unflatten(buf[0], ts);
   return info.Env().Undefined();
 #endif
   MMB_CATCH
@@ -187,18 +197,11 @@ MMB_FN(distBroadcast) {
   if (root < 0 || root >= g.size) throw ArgError("the root must be a rank of the group");
   if (ts.empty()) return info.Env().Undefined();
   at::NoGradGuard noGrad;
-  std::vector<at::Tensor> flat;
-  for (const auto& t : ts) flat.push_back(t.reshape({-1}));
-  std::vector<at::Tensor> buf{at::cat(flat)};
+  auto buf = Flatten(ts);
   c10d::BroadcastOptions o;
   o.rootRank = root;
   Wait(g, g.pg->broadcast(buf, o), "broadcast");
-  int64_t off = 0;
-  for (auto& t : ts) {
-    const int64_t n = t.numel();
-    t.copy_(buf[0].narrow(0, off, n).view(t.sizes()));
-    off += n;
-  }
+  Unflatten(buf[0], ts);
   return info.Env().Undefined();
 #endif
   MMB_CATCH

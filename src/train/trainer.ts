@@ -248,9 +248,7 @@ export class Trainer {
     if (this.group === null) return;
     const buffers = this.model.namedBuffers().map(([, b]) => b);
     const tensors = buffersOnly ? buffers : [...this.model.parameters(), ...buffers];
-    const byDtype = new Map<string, Tensor[]>();
-    for (const t of tensors) byDtype.set(t.dtype, [...(byDtype.get(t.dtype) ?? []), t]);
-    for (const group of byDtype.values()) this.group.broadcast(group, 0);
+    for (const same of byDtype(tensors)) this.group.broadcast(same, 0);
   }
 
   /** Trains one epoch; returns the mean loss and the mean of each term. */
@@ -478,15 +476,21 @@ export class Trainer {
  */
 function reduceGradients(group: ProcessGroup, params: readonly Tensor[], share: number): void {
   scope(() => {
-    const byDtype = new Map<string, Tensor[]>();
-    for (const p of params) {
-      const g = p.grad;
-      if (g === null) continue;
-      if (share !== 1) g.mul_(share);
-      byDtype.set(g.dtype, [...(byDtype.get(g.dtype) ?? []), g]);
-    }
-    for (const gs of byDtype.values()) group.allReduce(gs, 'sum');
+    const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+    if (share !== 1) for (const g of grads) g.mul_(share);
+    for (const same of byDtype(grads)) group.allReduce(same, 'sum');
   });
+}
+
+/** The tensors in groups of one dtype each (a collective takes one dtype), in their order. */
+function byDtype(tensors: readonly Tensor[]): Tensor[][] {
+  const groups = new Map<string, Tensor[]>();
+  for (const t of tensors) {
+    const list = groups.get(t.dtype);
+    if (list) list.push(t);
+    else groups.set(t.dtype, [t]);
+  }
+  return [...groups.values()];
 }
 
 function selects(phase: Phase): boolean {
