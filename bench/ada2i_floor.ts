@@ -16,6 +16,9 @@
  *   [--epochs 3] [--threads N] [--dialogues N] [--rate-rounds 3] [--python /usr/bin/python3] [--write]
  * --epochs: epochs per side, the first a warm-up (not in the means unless it is the only one).
  * --dialogues: train on the first N training dialogues only (smoke tests).
+ * --ours-only: mmbalance's epochs and step breakdown alone (no PyTorch, no rates; for profiling).
+ * --profile: one more epoch under libtorch's operator profiler, tabled by operator (always with --write).
+ * --shapes (with --ours-only): one more profiled epoch listing every matrix product by shape and rate.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,10 +39,13 @@ import {
   getNumThreads,
   libtorchVersion,
   makeStrategy,
+  type OpTime,
   manualSeed,
+  profileOps,
   randn,
   scope,
   setNumThreads,
+  simdLevel,
 } from '../src/index.js';
 import type { Phase } from '../src/balance/strategy.js';
 import type { ConversationDataset, Dialogue } from '../src/data/types.js';
@@ -77,6 +83,11 @@ const DIALOGUES = optValue('dialogues') === undefined ? null : intOpt('dialogues
 const RATE_ROUNDS = intOpt('rate-rounds', 3);
 const PYTHON = optValue('python') ?? '/usr/bin/python3';
 const WRITE = args.includes('--write');
+const OURS_ONLY = args.includes('--ours-only');
+// The operator profile: always with --write, on request with --ours-only.
+const PROFILE = WRITE || args.includes('--profile');
+const SHAPES = args.includes('--shapes');
+if (OURS_ONLY && WRITE) throw new Error('--ours-only measures too little for --write; drop one');
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -284,12 +295,13 @@ function stepGemms(a: Arch, s: Sizes): Gemm[] {
   const t = Math.max(1, Math.round(s.P / s.B));
   for (let l = 0; l < a.afwLayers; l++) {
     for (let i = 0; i < a.mods.length; i++) {
-      for (const w of ['wq1', 'wq2', 'wk1', 'wk2']) g.push(...linear('AFW', w, s.P, h, r, true));
-      // C_m = G_m A_l1 A_l2: one broadcast product per other modality.
+      // The four rank projections, as one product with 4R outputs.
+      g.push(...linear('AFW', 'wq1|wq2|wk1|wk2', s.P, h, 4 * r, true));
+      // C_m = G_m A_l1 A_l2: per other modality one (T R, R) @ (R, R) product per dialogue.
       for (let k = 0; k < a.mods.length - 1; k++) {
-        g.push({ part: 'AFW', pass: 'forward', name: 'G A', spec: { a: [s.B, t, r, r], b: [s.B, 1, r, r] } });
-        g.push({ part: 'AFW', pass: 'backward', name: 'dG = dC Aᵀ', spec: { a: [s.B, t, r, r], b: [s.B, 1, r, r], tb: true } });
-        g.push({ part: 'AFW', pass: 'backward', name: 'dA = Gᵀ dC', spec: { a: [s.B * t, r, r], ta: true, b: [s.B * t, r, r] } });
+        g.push({ part: 'AFW', pass: 'forward', name: 'G A', spec: { a: [s.B, t * r, r], b: [s.B, r, r] } });
+        g.push({ part: 'AFW', pass: 'backward', name: 'dG = dC Aᵀ', spec: { a: [s.B, t * r, r], b: [s.B, r, r], tb: true } });
+        g.push({ part: 'AFW', pass: 'backward', name: 'dA = Gᵀ dC', spec: { a: [s.B, r, t * r], ta: true, b: [s.B, t * r, r] } });
       }
       g.push(...linear('AFW', 'att', s.P, r * r, h, true));
       g.push(...linear('AFW', 'mapping', s.P, h, h, true));
@@ -507,6 +519,85 @@ interface TrainerInternals {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const fmt = (x: number, digits = 1): string => x.toFixed(digits);
 
+// ---------------------------------------------------------------------------------------------
+// The step by operator (libtorch's profiler over one more epoch)
+
+/** What each operator is, for the grouped table; the first matching rule names it. */
+const OP_GROUPS: [string, RegExp][] = [
+  ['matmul (forward and backward)', /^aten::(mm|addmm|bmm|baddbmm|addbmm|matmul|linear)$/],
+  ['gradient noise and its scaling (addon)', /^mmb::scale_noise$/],
+  ['gradient moments (addon: clipping norm, noise std)', /^mmb::moments$/],
+  ['Adam (addon)', /^mmb::adam_step$/],
+  ['dropout masks (addon)', /^mmb::dropout_mask$/],
+  ['softmax and its backward', /softmax/],
+  ['layer norm and its backward', /layer_norm/],
+  [
+    'gathers, scatters, concatenation (packing, AFW, attention layout)',
+    /^aten::(index_select|index|index_add_|index_put_|gather|scatter|scatter_add_|cat|stack|masked_fill_?|where|embedding.*|narrow_copy)$/,
+  ],
+  ['copies and dtype casts', /^aten::(copy_|_to_copy|to|clone|contiguous)$/],
+  ['allocation', /^aten::(empty|empty_strided|empty_like|zeros|zeros_like|ones|full|new_zeros|new_empty|fill_|zero_)$/],
+  ['reductions (sum, mean, std, norm)', /^aten::(sum|mean|std|var|norm|std_mean|var_mean|linalg_vector_norm|amax|max|logsumexp)$/],
+  [
+    'views and shape (no data moved)',
+    /^aten::(view|reshape|_reshape_alias|as_strided|transpose|t|permute|expand|squeeze|unsqueeze|select|slice|split|chunk|unbind|detach|alias|unsafe_view|_unsafe_view|flatten|numpy_T|resize_)$/,
+  ],
+  ['autograd bookkeeping (backward nodes, accumulation)', /(Backward|backward|AccumulateGrad|autograd::)/],
+  ['element-wise arithmetic and activations', /^aten::/],
+];
+
+function groupOf(name: string): string {
+  for (const [g, re] of OP_GROUPS) if (re.test(name)) return g;
+  return 'other';
+}
+
+interface EpochProfile {
+  wallMs: number;
+  steps: number;
+  ops: OpTime[];
+}
+
+/** One more training epoch under the operator profiler. */
+function profileEpoch(trainer: Trainer, epoch: number, seed: number, steps: number): EpochProfile {
+  const inner = trainer as unknown as TrainerInternals;
+  inner.position = { epoch, phase: trainer.phases[0]!, step: 0 };
+  manualSeed(seed * 1000 + epoch);
+  const t0 = performance.now();
+  const { ops } = profileOps(() => inner.trainEpoch(epoch, new ProgressBar(1, 'profile', false), []));
+  return { wallMs: performance.now() - t0, steps, ops };
+}
+
+/** The profile as two tables: by group, and the operators with the most self time. */
+function profileTables(p: EpochProfile, unprofiledMs: number): string[] {
+  const per = (ms: number): string => fmt(ms / p.steps, 2);
+  const inOps = p.ops.reduce((a, o) => a + o.selfMs, 0);
+  const groups = new Map<string, { ms: number; calls: number }>();
+  for (const o of p.ops) {
+    const g = groups.get(groupOf(o.name)) ?? { ms: 0, calls: 0 };
+    g.ms += o.selfMs;
+    g.calls += o.calls;
+    groups.set(groupOf(o.name), g);
+  }
+  const rows = [...groups].sort((a, b) => b[1].ms - a[1].ms);
+  return [
+    `The step by operator: one more epoch under libtorch's operator profiler (self time of every ATen operator, autograd node and addon kernel run on the training thread; the profiler's own cost makes this epoch ${fmt(p.wallMs / 1000, 2)} s against ${fmt(unprofiledMs / 1000, 2)} s unprofiled). "Outside any operator" is the rest of the epoch's wall time: JavaScript, crossings into the addon, handle bookkeeping, and the profiler.`,
+    '',
+    '| group | ms / step | share | operator calls / step |',
+    '|---|---|---|---|',
+    ...rows.map(([g, v]) => `| ${g} | ${per(v.ms)} | ${fmt((100 * v.ms) / p.wallMs, 1)}% | ${fmt(v.calls / p.steps, 0)} |`),
+    `| outside any operator | ${per(p.wallMs - inOps)} | ${fmt((100 * (p.wallMs - inOps)) / p.wallMs, 1)}% | |`,
+    `| **epoch** | **${per(p.wallMs)}** | 100% | ${fmt(p.ops.reduce((a, o) => a + o.calls, 0) / p.steps, 0)} |`,
+    '',
+    'The operators with the most self time:',
+    '',
+    '| operator | group | calls / step | self ms / step | ms per call |',
+    '|---|---|---|---|---|',
+    ...p.ops
+      .slice(0, 25)
+      .map((o) => `| ${o.name} | ${groupOf(o.name)} | ${fmt(o.calls / p.steps, 0)} | ${per(o.selfMs)} | ${fmt(o.selfMs / o.calls, 3)} |`),
+  ];
+}
+
 /** The data, model and loop the PyTorch script mirrors: fail loudly if a preset moves away from them. */
 function checkMirrored(c: RunConfig, strategy: BalancingStrategy): void {
   const o = (strategy as DisparityModulation).options;
@@ -608,6 +699,12 @@ async function runPreset(preset: string): Promise<string> {
   writeFileSync(file, serializeSafetensors(tensors, { config: JSON.stringify(config) }));
   tensors.clear();
 
+  if (OURS_ONLY)
+    try {
+      return oursOnly(preset, trainer, model, conversations, c.train.seed, mods, train.length, c.train.batchSize);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   const py = new PythonSide(file, THREADS);
   try {
     const info = await py.read<{ torch: string; threads: number; parameters: number }>();
@@ -644,6 +741,34 @@ async function runPreset(preset: string): Promise<string> {
       `gradient norm ${ours.gradNorm.toFixed(6)} vs ${theirs.gradNorm.toFixed(6)} (${rel(ours.gradNorm, theirs.gradNorm)}); ` +
       `parameters ${parameters.toLocaleString('en-US')} vs ${info.parameters.toLocaleString('en-US')}.`;
     console.log(`${preset}: ${check}`);
+
+    // Matmul work per epoch and the engine's rate at representative shapes (the epochs' mean sizes),
+    // measured before and after the epochs; the faster of the two counts (the lower floor), so a
+    // slow spell of a shared machine during one measurement does not flatter the ratio.
+    const flops = orders.map((order) => epochFlops(arch, order, (i) => lengths[i]!));
+    const all = orders.flat().map((b) => batchSizes(b.map((i) => lengths[i]!)));
+    const B = mean(all.map((s) => s.B));
+    const rep: Sizes = {
+      B: Math.round(B),
+      T: Math.round(Math.sqrt(mean(all.map((s) => s.B * s.T * s.T)) / B)),
+      N: Math.round(mean(all.map((s) => s.N))),
+      P: Math.round(mean(all.map((s) => s.P))),
+    };
+    const repGemms = stepGemms(arch, rep);
+    const rateBySpec = new Map<string, number>();
+    let rateSeconds = 0;
+    const measureRates = (): void => {
+      const r0 = performance.now();
+      const done = new Set<string>();
+      for (const g of repGemms) {
+        const k = specText(g.spec) + (g.spec.ta ? 'ta' : '') + (g.spec.tb ? 'tb' : '');
+        if (done.has(k)) continue;
+        done.add(k);
+        rateBySpec.set(k, Math.max(rateBySpec.get(k) ?? 0, measureRate(g.spec, RATE_ROUNDS)));
+      }
+      rateSeconds += (performance.now() - r0) / 1000;
+    };
+    measureRates();
 
     // The epochs, alternating sides (odd epochs mmbalance first, even epochs PyTorch first).
     instrument(trainer, model, conversations);
@@ -694,25 +819,15 @@ async function runPreset(preset: string): Promise<string> {
       console.log(`${preset} epoch ${e}: mmbalance ${fmt(o.seconds, 2)} s, PyTorch ${fmt(t.seconds, 2)} s (loss ${t.loss.toFixed(4)})`);
     }
 
-    // Matmul work per epoch and the engine's rate at representative shapes (the epochs' mean sizes).
-    const flops = orders.map((order) => epochFlops(arch, order, (i) => lengths[i]!));
-    const all = orders.flat().map((b) => batchSizes(b.map((i) => lengths[i]!)));
-    const B = mean(all.map((s) => s.B));
-    const rep: Sizes = {
-      B: Math.round(B),
-      T: Math.round(Math.sqrt(mean(all.map((s) => s.B * s.T * s.T)) / B)),
-      N: Math.round(mean(all.map((s) => s.N))),
-      P: Math.round(mean(all.map((s) => s.P))),
-    };
-    const repGemms = stepGemms(arch, rep);
-    const rateBySpec = new Map<string, number>();
-    const r0 = performance.now();
-    const rates = repGemms.map((g) => {
-      const k = specText(g.spec) + (g.spec.ta ? 'ta' : '') + (g.spec.tb ? 'tb' : '');
-      if (!rateBySpec.has(k)) rateBySpec.set(k, measureRate(g.spec, RATE_ROUNDS));
-      return rateBySpec.get(k)!;
-    });
-    const rateSeconds = (performance.now() - r0) / 1000;
+    let profile: EpochProfile | null = null;
+    if (PROFILE) {
+      trainer.strategy.onEpochStart(ctx(EPOCHS + 1));
+      profile = profileEpoch(trainer, EPOCHS + 1, c.train.seed, orders[0]!.length);
+      console.log(`${preset}: profiled epoch ${fmt(profile.wallMs / 1000, 2)} s`);
+    }
+    measureRates();
+
+    const rates = repGemms.map((g) => rateBySpec.get(specText(g.spec) + (g.spec.ta ? 'ta' : '') + (g.spec.tb ? 'tb' : ''))!);
     const floorOf = (f: number[]): number => f.reduce((a, x, i) => a + x / (rates[i]! * 1e9), 0);
     const floors = flops.map(floorOf);
     const gflop = flops.map((f) => f.reduce((a, b) => a + b, 0) / 1e9);
@@ -769,7 +884,7 @@ async function runPreset(preset: string): Promise<string> {
     const short = lengths.filter((n) => n <= 5).length;
     const command = ['node dist/bench/ada2i_floor.js', ...args].join(' ');
     const body = [
-      `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${THREADS} threads; libtorch ${libtorchVersion()}, PyTorch ${info.torch} (${info.threads} threads). Command: \`${command}\`.`,
+      `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${THREADS} threads; libtorch ${libtorchVersion()}, the addon's loops built for ${simdLevel()}; PyTorch ${info.torch} (${info.threads} threads). Command: \`${command}\`.`,
       '',
       `Preset ${preset}: encoders ${c.model.encoder} (${c.model.layers} layers, feed-forward ${c.model.dimFeedforward}, heads ${arch.mods.map((x) => `${x.m} ${x.d}/${x.heads}`).join(', ')}, hidden ${c.model.hidden}), ` +
         `AFW ${arch.afwLayers} layers rank ${arch.rank}, AMW head, dropout ${c.model.dropout}, Adam lr ${c.train.lr}, clipping ${c.train.clipGradNorm}, batches of ${c.train.batchSize} dialogues; ` +
@@ -787,9 +902,9 @@ async function runPreset(preset: string): Promise<string> {
       ...epochRows,
       `| **${meanLabel}** | **${fmt(mOurs, 2)}** | **${fmt(mTheirs, 2)}** | **${fmt(mOurs / mTheirs, 2)}** | ${fmt(mGflop, 0)} | ${fmt(mFloor, 2)} | **${fmt(mOurs / mFloor, 2)}** | ${fmt(mTheirs / mFloor, 2)} |`,
       '',
-      `Matmul work per epoch (${meanLabel}) and its floor at the engine's measured rates. Rates: every distinct product timed through the engine (\`Tensor.matmul\`, ${THREADS} threads, best of ${RATE_ROUNDS} rounds of >= 20 ms) at the epochs' mean batch: ` +
+      `Matmul work per epoch (${meanLabel}) and its floor at the engine's measured rates. Rates: every distinct product timed through the engine (\`Tensor.matmul\`, ${THREADS} threads, best of ${RATE_ROUNDS} rounds of >= 20 ms, measured before and after the epochs, the faster kept) at the epochs' mean batch: ` +
         `B ${rep.B}, N ${rep.N} real rows for the encoders' Linears and the head, P ${rep.P} padded rows for AFW, T ${rep.T} for attention (the T with the mean B x T^2); ` +
-        `${rateBySpec.size} shapes in ${fmt(rateSeconds, 1)} s, ${fmt(Math.min(...rateValues), 1)} to ${fmt(Math.max(...rateValues), 1)} GFLOP/s.`,
+        `${rateBySpec.size} shapes, twice, in ${fmt(rateSeconds, 1)} s, ${fmt(Math.min(...rateValues), 1)} to ${fmt(Math.max(...rateValues), 1)} GFLOP/s.`,
       '',
       '| part | forward GFLOP | backward GFLOP | floor s | GFLOP/s at the floor |',
       '|---|---|---|---|---|',
@@ -811,8 +926,9 @@ async function runPreset(preset: string): Promise<string> {
       ...breakdown,
       `| **epoch** | **${fmt(oursMs / steps, 2)}** | 100% | **${fmt(theirsMs / steps, 2)}** | 100% |`,
       '',
+      ...(profile ? [...profileTables(profile, oursMs), ''] : []),
       'FLOPs: 2 m k n per product, every Linear and matmul of the model: per encoder layer in_proj (no input gradient in the first layer: its input is the data), q kᵀ and attn v on the padded (B, H, T, T) layout, out_proj, linear1, linear2; the projection; ' +
-        "AFW's four rank projections, the contractions with the other modalities' pooled matrices, att and mapping on all B x T positions; the AMW head's normalised products (and the unimodal slices, forward only). " +
+        "AFW's four rank projections (one product with 4R outputs), the contractions with the other modalities' pooled matrices (one (T R, R) @ (R, R) product per dialogue), att and mapping on all B x T positions; the AMW head's normalised products (and the unimodal slices, forward only). " +
         'Backward: the weight gradient and, where the input needs one, the input gradient, each as many FLOPs as the forward. Element-wise work, softmax, layer norm, dropout, the optimizer and the modulation are not counted: the floor is for matmuls alone.',
     ].join('\n');
     return body;
@@ -822,6 +938,86 @@ async function runPreset(preset: string): Promise<string> {
     trainer.optimizer.resetState();
     for (const p of model.parameters()) p.dispose();
   }
+}
+
+/** --ours-only: mmbalance's epochs alone, with the step's parts per step. */
+function oursOnly(
+  preset: string,
+  trainer: Trainer,
+  model: ConversationModel,
+  conversations: data.ConversationData,
+  seed: number,
+  mods: string[],
+  dialogues: number,
+  batchSize: number,
+): string {
+  instrument(trainer, model, conversations);
+  const inner = trainer as unknown as TrainerInternals;
+  const phase = trainer.phases[0]!;
+  const ctx = (epoch: number) => ({
+    epoch,
+    phase,
+    model,
+    optimizer: trainer.optimizer,
+    predict: (): never => {
+      throw new Error('not used');
+    },
+  });
+  trainer.strategy.onPhaseStart(ctx(1));
+  const steps = Math.ceil(dialogues / batchSize);
+  const lines: string[] = [];
+  const acc = new Map<string, number>();
+  for (let e = 1; e <= EPOCHS; e++) {
+    inner.position = { epoch: e, phase, step: 0 };
+    manualSeed(seed * 1000 + e);
+    trainer.strategy.onEpochStart(ctx(e));
+    parts = new Map();
+    const s0 = performance.now();
+    inner.trainEpoch(e, new ProgressBar(1, preset, false), []);
+    const ms = performance.now() - s0;
+    const p = exclusiveParts(parts, ms, mods, model.afw !== null);
+    parts = null;
+    lines.push(`${preset} epoch ${e}: ${fmt(ms / 1000, 2)} s`);
+    if (e > 1 || EPOCHS === 1) for (const [k, v] of p) acc.set(k, (acc.get(k) ?? 0) + v / steps / Math.max(1, EPOCHS - 1));
+  }
+  lines.push(...[...acc].map(([k, v]) => `  ${k.padEnd(32)} ${fmt(v, 2).padStart(8)} ms / step`));
+  const stepMs = [...acc.values()].reduce((a, b) => a + b, 0);
+  lines.push(`  ${'step'.padEnd(32)} ${fmt(stepMs, 2).padStart(8)} ms`);
+  if (PROFILE) {
+    trainer.strategy.onEpochStart(ctx(EPOCHS + 1));
+    lines.push('', ...profileTables(profileEpoch(trainer, EPOCHS + 1, seed, steps), stepMs * steps));
+  }
+  if (SHAPES) {
+    // Every matrix product by shape, with the rate it ran at inside the step.
+    trainer.strategy.onEpochStart(ctx(EPOCHS + 2));
+    const inner2 = trainer as unknown as TrainerInternals;
+    inner2.position = { epoch: EPOCHS + 2, phase, step: 0 };
+    const { ops } = profileOps(() => inner2.trainEpoch(EPOCHS + 2, new ProgressBar(1, 'shapes', false), []), { shapes: true });
+    const mm = ops
+      .map((o) => {
+        const m = /^aten::(mm|addmm|bmm|baddbmm) (.*)$/.exec(o.name);
+        if (!m) return null;
+        const dims = [...m[2]!.matchAll(/\[([^\]]*)\]/g)].map((x) => x[1]!.split(', ').map(Number));
+        const [a, b] = m[1] === 'addmm' || m[1] === 'baddbmm' ? dims.slice(-2) : dims;
+        if (!a || !b) return null;
+        const batch = a.length === 3 ? a[0]! : 1;
+        const flop = 2 * batch * a.at(-2)! * a.at(-1)! * b.at(-1)! * o.calls;
+        return { name: o.name, calls: o.calls, ms: o.selfMs, gflops: flop / (o.selfMs / 1e3) / 1e9, flop };
+      })
+      .filter((x) => x !== null)
+      .sort((x, y) => y.ms - x.ms);
+    const flop = mm.reduce((x, y) => x + y.flop, 0);
+    const ms = mm.reduce((x, y) => x + y.ms, 0);
+    lines.push(
+      '',
+      `matrix products: ${fmt(flop / 1e9 / steps, 1)} GFLOP/step in ${fmt(ms / steps, 1)} ms/step (${fmt(flop / ms / 1e6, 0)} GFLOP/s)`,
+    );
+    for (const x of mm.slice(0, 30))
+      lines.push(
+        `  ${x.name.padEnd(60)} ${fmt(x.calls / steps, 1).padStart(6)}/step ${fmt(x.ms / steps, 2).padStart(8)} ms ${fmt(x.gflops, 0).padStart(5)} GFLOP/s`,
+      );
+  }
+  return lines.join('\n');
 }
 
 for (const preset of presets) {

@@ -143,8 +143,13 @@ class AFWBlock(nn.Module):
         self.mapping = nn.Linear(d, d)
 
     def cores(self, z):
-        gq = self.wq1(z).unsqueeze(-1).mul(self.wq2(z).unsqueeze(-2))
-        gk = self.wk1(z).unsqueeze(-1).mul(self.wk2(z).unsqueeze(-2))
+        # The four rank projections as one product (as src/models/afw.ts does).
+        ps = (self.wq1, self.wq2, self.wk1, self.wk2)
+        w = torch.cat([l.weight for l in ps], 0)
+        bias = torch.cat([l.bias for l in ps], 0)
+        q1, q2, k1, k2 = F.linear(z, w, bias).chunk(4, -1)
+        gq = q1.unsqueeze(-1).mul(q2.unsqueeze(-2))
+        gk = k1.unsqueeze(-1).mul(k2.unsqueeze(-2))
         return gq.mul(gk)
 
 
@@ -168,10 +173,11 @@ class AFWLayer(nn.Module):
             pooled[m] = g.masked_fill(padding.reshape(b, t, 1, 1), 0).sum(1).div(count)
         out, abs_sum = {}, None
         for m in self.mods:
-            block, z, c = self.modalities[m], feats[m], cores[m]
+            # C = G A per dialogue as one (T*R, R) @ (R, R) product (as src/models/afw.ts does).
+            block, z, c = self.modalities[m], feats[m], cores[m].reshape(b, t * r, r)
             for other in self.order:
                 if other != m:
-                    c = c.matmul(pooled[other].unsqueeze(1))
+                    c = c.matmul(pooled[other])
             att = block.att(c.reshape(b, t, r * r))
             y = att.mul(z).add(z.mul(self.beta))
             diff = block.mapping(z).sub(att).abs()

@@ -8,6 +8,9 @@ void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterRandom(Napi::Env env, Napi::Object exports);
 void RegisterAdam(Napi::Env env, Napi::Object exports);
 void RegisterDist(Napi::Env env, Napi::Object exports);
+void RegisterPasses(Napi::Env env, Napi::Object exports);
+void RegisterProfiler(Napi::Env env, Napi::Object exports);
+void RegisterBmm(Napi::Env env, Napi::Object exports);
 }  // namespace mmb
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -17,6 +20,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mmb::RegisterRandom(env, exports);
   mmb::RegisterAdam(env, exports);
   mmb::RegisterDist(env, exports);
+  mmb::RegisterPasses(env, exports);
+  mmb::RegisterProfiler(env, exports);
+  mmb::RegisterBmm(env, exports);
   return exports;
 }
 

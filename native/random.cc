@@ -10,14 +10,19 @@
 // depend on how many threads ran it. The seed of each call is one draw from libtorch's default
 // CPU generator, so manual_seed still fixes every mask and every noise tensor. Other devices and
 // dtypes, tensors of 2^32 elements or more, and the edge cases p = 0 and p = 1 go to libtorch.
+// The loops themselves live in kernels.inc, built per instruction set.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/TensorIterator.h>
+#include <ATen/record_function.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
 #include <cstdint>
 #include <mutex>
 
 #include "common.h"
+#include "kernels.h"
+#include "noise.h"
 
 using namespace mmb;
 
@@ -32,101 +37,22 @@ uint64_t NextSeed() {
   return gen.get<at::CPUGeneratorImpl>()->random64();
 }
 
-// A 32-bit integer hash with good avalanche (Wellons' "lowbias32"); applied twice with the two
-// halves of the seed it is the generator: bits(i) = H(H(i ^ s0) + s1). 32-bit so it vectorises.
-inline uint32_t Hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
+using kernels::Seed;
+
+Seed MakeSeed(uint64_t s) { return Seed{static_cast<uint32_t>(s), static_cast<uint32_t>(s >> 32)}; }
+
+void DropoutLoop(const float* x, float* out, uint32_t first, int64_t n, Seed s, int32_t threshold, float scale) {
+  kernels::Active().dropoutF(x, out, first, n, s, threshold, scale);
 }
-
-struct Seed {
-  uint32_t a, b;
-  explicit Seed(uint64_t s) : a(static_cast<uint32_t>(s)), b(static_cast<uint32_t>(s >> 32)) {}
-};
-
-inline float AsFloat(uint32_t u) { return __builtin_bit_cast(float, u); }
-inline uint32_t AsUint(float f) { return __builtin_bit_cast(uint32_t, f); }
-
-// ln(u) for u in (0, 1], to ~1e-7: exponent and mantissa in [sqrt(1/2), sqrt(2)), then the atanh
-// series of the mantissa. Branch-free so the caller's loop vectorises.
-inline float LogUnit(float u) {
-  const uint32_t bits = AsUint(u);
-  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
-  float m = AsFloat((bits & 0x7fffffu) | 0x3f800000u);
-  const int32_t big = m > 1.41421356f;
-  m = m * (1.0f - 0.5f * static_cast<float>(big));
-  e = e + big;
-  const float f = m - 1.0f;
-  const float s = f / (2.0f + f);
-  const float s2 = s * s;
-  const float poly = 2.0f + s2 * (0.666666667f + s2 * (0.4f + s2 * (0.285714286f + s2 * 0.222222222f)));
-  return static_cast<float>(e) * 0.693147181f + s * poly;
+void DropoutLoop(const double* x, double* out, uint32_t first, int64_t n, Seed s, int32_t threshold, double scale) {
+  kernels::Active().dropoutD(x, out, first, n, s, threshold, scale);
 }
-
-// cos and sin of 2 pi u for u in [0, 1), to ~2e-7: Taylor series on [-pi/4, pi/4) about the
-// centre of u's quadrant, then a rotation by that centre. Branch-free.
-inline void SinCos2Pi(float u, float* c, float* sn) {
-  const float t = u * 4.0f;
-  const int32_t q = static_cast<int32_t>(t);
-  const float th = (t - static_cast<float>(q) - 0.5f) * 1.57079633f;
-  const float t2 = th * th;
-  const float st = th * (1.0f + t2 * (-0.166666667f + t2 * (0.00833333333f + t2 * (-0.000198412698f + t2 * 2.75573192e-6f))));
-  const float ct = 1.0f + t2 * (-0.5f + t2 * (0.0416666667f + t2 * (-0.00138888889f + t2 * 2.48015873e-5f)));
-  // The centre (q + 1/2) pi/2 has cos = +-1/sqrt2 (+ for q = 0, 3) and sin = +-1/sqrt2 (+ for q = 0, 1).
-  const float cb = 0.707106781f * static_cast<float>(1 - 2 * (((q + 1) >> 1) & 1));
-  const float sb = 0.707106781f * static_cast<float>(1 - 2 * ((q >> 1) & 1));
-  *c = cb * ct - sb * st;
-  *sn = sb * ct + cb * st;
+void Noise(float* p, uint32_t firstPair, int64_t npairs, Seed s, float a, float sigma) {
+  kernels::Active().noiseF(p, firstPair, npairs, s, a, sigma);
 }
-
-// The loops below are built for AVX2 and for the baseline; the CPU picks at load time.
-
-// mask[i] = scale where 24 random bits >= threshold, else 0. P(keep) = 1 - threshold / 2^24.
-#define MMB_MASK_BLOCK(T)                                                                                 \
-  __attribute__((target_clones("avx2", "default"))) void MaskBlock(T* __restrict out, uint32_t first,     \
-                                                                    int64_t n, Seed s, int32_t threshold, \
-                                                                    T scale) {                            \
-    for (int64_t k = 0; k < n; k++) {                                                                     \
-      const uint32_t i = first + static_cast<uint32_t>(k);                                                \
-      const int32_t u = static_cast<int32_t>(Hash32(Hash32(i ^ s.a) + s.b) >> 8);                         \
-      out[k] = u >= threshold ? scale : T(0);                                                             \
-    }                                                                                                     \
-  }
-MMB_MASK_BLOCK(float)
-MMB_MASK_BLOCK(double)
-#undef MMB_MASK_BLOCK
-
-// Box-Muller over element pairs (2j, 2j+1) of a contiguous run starting at an even element:
-// p[2j] += sigma r cos(2 pi u2), p[2j+1] += sigma r sin(2 pi u2), r = sqrt(-2 ln u1), with u1 in
-// (0, 1] and u2 in [0, 1) from 24 bits each (so |noise| <= 5.8 sigma; P(|N(0,1)| > 5.8) ~ 7e-9).
-inline void BoxMuller(uint32_t pair, Seed s, float* z0, float* z1) {
-  const uint32_t a = Hash32(Hash32(pair ^ s.a) + s.b);
-  const uint32_t b = Hash32(Hash32(pair ^ s.b) + s.a);
-  const float u1 = static_cast<float>((a >> 8) + 1) * 0x1p-24f;
-  const float u2 = static_cast<float>(b >> 8) * 0x1p-24f;
-  const float r = std::sqrt(-2.0f * LogUnit(u1));
-  float c, sn;
-  SinCos2Pi(u2, &c, &sn);
-  *z0 = r * c;
-  *z1 = r * sn;
+void Noise(double* p, uint32_t firstPair, int64_t npairs, Seed s, double a, double sigma) {
+  kernels::Active().noiseD(p, firstPair, npairs, s, a, sigma);
 }
-#define MMB_NOISE_PAIRS(T)                                                                              \
-  __attribute__((target_clones("avx2", "default"))) void NoisePairs(T* __restrict p, uint32_t firstPair, \
-                                                                     int64_t npairs, Seed s, T sigma) { \
-    for (int64_t j = 0; j < npairs; j++) {                                                              \
-      float z0, z1;                                                                                     \
-      BoxMuller(firstPair + static_cast<uint32_t>(j), s, &z0, &z1);                                     \
-      p[2 * j] += sigma * static_cast<T>(z0);                                                           \
-      p[2 * j + 1] += sigma * static_cast<T>(z1);                                                       \
-    }                                                                                                   \
-  }
-MMB_NOISE_PAIRS(float)
-MMB_NOISE_PAIRS(double)
-#undef MMB_NOISE_PAIRS
 
 // Calls f(chunk pointer, index of its first element, length) over the contiguous tensor t's
 // elements, in chunks on libtorch's threads.
@@ -155,50 +81,104 @@ bool FastPath(const at::Tensor& t) {
          t.numel() < (int64_t{1} << 32);
 }
 
-// x * mask, mask = 1/(1-p) where a uniform draw >= p, else 0; autograd records the multiply,
-// exactly as at::dropout does.
+// Dropout as one autograd function: the forward draws each element's keep bit from (seed, index)
+// as it multiplies, and the backward draws the same bits again, so no mask is stored and each
+// direction is one pass. out = x * m with m = 1/(1-p) where a uniform draw >= p, else 0: the same
+// numbers as x * mask (at::dropout's form), NaN and -0 included.
+struct DropoutFn : public torch::autograd::Function<DropoutFn> {
+  static void Apply(const at::Tensor& in, at::Tensor& out, Seed seed, int32_t threshold, double p) {
+    auto iter = at::TensorIteratorConfig()
+                    .set_check_mem_overlap(false)
+                    .check_all_same_dtype(true)
+                    .resize_outputs(false)
+                    .add_output(out)
+                    .add_input(in)
+                    .build();
+    AT_DISPATCH_FLOATING_TYPES(out.scalar_type(), "mmb_dropout", [&] {
+      const auto scale = static_cast<scalar_t>(1.0 / (1.0 - p));
+      const scalar_t* base = out.data_ptr<scalar_t>();
+      iter.for_each(
+          [&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
+            for (int64_t j = 0; j < n1; j++) {
+              auto* o = reinterpret_cast<scalar_t*>(data[0] + j * strides[2]);
+              const auto* x = reinterpret_cast<const scalar_t*>(data[1] + j * strides[3]);
+              TORCH_CHECK(strides[0] == static_cast<int64_t>(sizeof(scalar_t)) && strides[1] == strides[0],
+                          "dropout needs contiguous chunks");
+              DropoutLoop(x, o, static_cast<uint32_t>(o - base), n0, seed, threshold, scale);
+            }
+          },
+          kGrain);
+    });
+  }
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, double p) {
+    RECORD_FUNCTION("mmb::dropout", std::vector<c10::IValue>());
+    const Seed seed = MakeSeed(NextSeed());
+    const auto threshold = static_cast<int32_t>(std::ceil(p * 16777216.0));
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    Apply(x, out, seed, threshold, p);
+    ctx->saved_data["a"] = static_cast<int64_t>(seed.a);
+    ctx->saved_data["b"] = static_cast<int64_t>(seed.b);
+    ctx->saved_data["p"] = p;
+    return out;
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list grads) {
+    RECORD_FUNCTION("mmb::dropout_backward", std::vector<c10::IValue>());
+    const Seed seed{static_cast<uint32_t>(ctx->saved_data["a"].toInt()), static_cast<uint32_t>(ctx->saved_data["b"].toInt())};
+    const double p = ctx->saved_data["p"].toDouble();
+    const at::Tensor g = grads[0].contiguous();
+    at::Tensor gx = at::empty(g.sizes(), g.options());
+    Apply(g, gx, seed, static_cast<int32_t>(std::ceil(p * 16777216.0)), p);
+    return {gx, at::Tensor()};
+  }
+};
+
+// Dropout in training: the fused function above for contiguous CPU float tensors, libtorch's
+// at::dropout otherwise (and for p = 0 or 1, and in eval).
 at::Tensor Dropout(const at::Tensor& x, double p, bool train) {
-  if (!train || p <= 0.0 || p >= 1.0 || !FastPath(x)) return at::dropout(x, p, train);
-  auto mask = at::empty(x.sizes(), x.options().requires_grad(false).memory_format(at::MemoryFormat::Contiguous));
-  const Seed seed(NextSeed());
-  const auto threshold = static_cast<int32_t>(std::ceil(p * 16777216.0));
-  AT_DISPATCH_FLOATING_TYPES(mask.scalar_type(), "mmb_dropout", [&] {
-    const auto scale = static_cast<scalar_t>(1.0 / (1.0 - p));
-    ForEachChunk<scalar_t>(mask, [&](scalar_t* out, uint32_t first, int64_t n) { MaskBlock(out, first, n, seed, threshold, scale); });
-  });
-  return x * mask;
+  if (!train || p <= 0.0 || p >= 1.0 || !FastPath(x) || !x.is_contiguous()) return at::dropout(x, p, train);
+  return DropoutFn::apply(x, p);
 }
 
-// t += sigma * N(0, 1) elementwise, in place, outside autograd (gradient noise).
-void AddGaussianNoise(at::Tensor& t, const at::Tensor& sigma) {
+// t = a * t + sigma * N(0, 1) elementwise, in place, outside autograd: gradient noise, and the
+// modulation's scaling fused with it. Element i takes one half of Box-Muller pair i / 2, so the
+// draws do not depend on how the tensor is split across threads.
+void ScaleNoiseWith(at::Tensor& t, double a, double sigma, Seed seed, const char* op) {
+  TORCH_CHECK(!(t.requires_grad() && at::GradMode::is_enabled()), op,
+              ": the tensor requires grad; call it on gradients or inside noGrad()");
   if (!FastPath(t) || !t.is_contiguous()) {
+    at::NoGradGuard guard;
+    if (a != 1.0) t.mul_(a);
     t.add_(at::randn_like(t).mul_(sigma));
     return;
   }
-  TORCH_CHECK(!(t.requires_grad() && at::GradMode::is_enabled()),
-              "addGaussianNoise_: the tensor requires grad; call it on gradients or inside noGrad()");
-  const double s = sigma.item<double>();
-  const Seed seed(NextSeed());
-  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "mmb_add_gaussian_noise", [&] {
-    const auto sc = static_cast<scalar_t>(s);
+  RECORD_FUNCTION("mmb::scale_noise", std::vector<c10::IValue>());
+  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "mmb_scale_noise", [&] {
+    const auto sa = static_cast<scalar_t>(a);
+    const auto sc = static_cast<scalar_t>(sigma);
     ForEachChunk<scalar_t>(t, [&](scalar_t* p, uint32_t first, int64_t n) {
-      // Element i takes one half of pair i/2; a chunk may start or end in the middle of a pair.
+      // A chunk may start or end in the middle of a pair.
       int64_t k = 0;
       float z0, z1;
       if (first & 1u) {
-        BoxMuller(first >> 1, seed, &z0, &z1);
-        p[0] += sc * static_cast<scalar_t>(z1);
+        kernels::NormalPair(first >> 1, seed, &z0, &z1);
+        p[0] = sa * p[0] + sc * static_cast<scalar_t>(z1);
         k = 1;
       }
       const int64_t pairs = (n - k) / 2;
-      NoisePairs(p + k, (first + static_cast<uint32_t>(k)) >> 1, pairs, seed, sc);
+      Noise(p + k, (first + static_cast<uint32_t>(k)) >> 1, pairs, seed, sa, sc);
       k += 2 * pairs;
       if (k < n) {
-        BoxMuller((first + static_cast<uint32_t>(k)) >> 1, seed, &z0, &z1);
-        p[k] += sc * static_cast<scalar_t>(z0);
+        kernels::NormalPair((first + static_cast<uint32_t>(k)) >> 1, seed, &z0, &z1);
+        p[k] = sa * p[k] + sc * static_cast<scalar_t>(z0);
       }
     });
   });
+}
+
+// The same with a fresh seed; off the fast path libtorch draws instead (and no seed is taken).
+void ScaleNoise(at::Tensor& t, double a, double sigma, const char* op) {
+  if (!FastPath(t) || !t.is_contiguous()) return ScaleNoiseWith(t, a, sigma, Seed{0, 0}, op);
+  ScaleNoiseWith(t, a, sigma, MakeSeed(NextSeed()), op);
 }
 
 }  // namespace
@@ -207,14 +187,74 @@ MMB_TENSOR_FN(dropout, Dropout(T(info, 0), D(info, 1), B(info, 2)))
 MMB_FN(addGaussianNoise_) {
   MMB_TRY
   at::Tensor t = T(info, 0);
-  AddGaussianNoise(t, T(info, 1));
+  const at::Tensor& sigma = T(info, 1);
+  if (!FastPath(t) || !t.is_contiguous()) {
+    // Off the fast path (CUDA, other dtypes) sigma stays a tensor: it is never read back.
+    TORCH_CHECK(!(t.requires_grad() && at::GradMode::is_enabled()),
+                "addGaussianNoise_: the tensor requires grad; call it on gradients or inside noGrad()");
+    t.add_(at::randn_like(t).mul_(sigma));
+  } else {
+    ScaleNoise(t, 1.0, sigma.item<double>(), "addGaussianNoise_");
+  }
   return info.Env().Undefined();
   MMB_CATCH
 }
 
+// foreachScaleNoise_(tensors, scales, sigmas, seeds?): tensors[i] = scales[i] * tensors[i] + sigmas[i] *
+// N(0, 1) in place; sigma 0 scales only, scale 1 and sigma 0 skip. The noise of tensor i comes from
+// seeds [lo, hi] at 2i (as drawSeed gave them) or, without seeds, from one fresh seed per tensor
+// drawn in list order.
+MMB_FN(foreachScaleNoise_) {
+  MMB_TRY
+  auto ts = TL(info, 0);
+  std::vector<int64_t> seeds;
+  if (info.Length() > 3 && !info[3].IsUndefined()) seeds = IL(info, 3);
+  TORCH_CHECK(seeds.empty() || seeds.size() == 2 * ts.size(), "foreachScaleNoise_: seeds must hold two numbers per tensor");
+  std::vector<double> scales, sigmas;
+  for (const auto& s : SL(info, 1)) scales.push_back(s.toDouble());
+  for (const auto& s : SL(info, 2)) sigmas.push_back(s.toDouble());
+  TORCH_CHECK(scales.size() == ts.size() && sigmas.size() == ts.size(),
+              "foreachScaleNoise_: tensor, scale and sigma lists differ in length");
+  for (size_t i = 0; i < ts.size(); i++) {
+    TORCH_CHECK(std::isfinite(scales[i]) && std::isfinite(sigmas[i]) && sigmas[i] >= 0,
+                "foreachScaleNoise_: scales must be finite and sigmas finite and >= 0");
+    if (sigmas[i] > 0 && !seeds.empty())
+      ScaleNoiseWith(ts[i], scales[i], sigmas[i], Seed{static_cast<uint32_t>(seeds[2 * i]), static_cast<uint32_t>(seeds[2 * i + 1])},
+                     "foreachScaleNoise_");
+    else if (sigmas[i] > 0)
+      ScaleNoise(ts[i], scales[i], sigmas[i], "foreachScaleNoise_");
+    else if (scales[i] != 1.0) {
+      TORCH_CHECK(!(ts[i].requires_grad() && at::GradMode::is_enabled()),
+                  "foreachScaleNoise_: the tensor requires grad; call it on gradients or inside noGrad()");
+      ts[i].mul_(scales[i]);
+    }
+  }
+  return info.Env().Undefined();
+  MMB_CATCH
+}
+
+// drawSeed() -> [lo, hi]: the next noise seed from libtorch's default CPU generator (what a noise
+// call would take now), for noise applied later.
+MMB_FN(drawSeed) {
+  MMB_TRY
+  const Seed s = MakeSeed(NextSeed());
+  auto arr = Napi::Array::New(info.Env(), 2);
+  arr.Set(uint32_t{0}, static_cast<double>(s.a));
+  arr.Set(uint32_t{1}, static_cast<double>(s.b));
+  return arr;
+  MMB_CATCH
+}
+
 namespace mmb {
+void ScaleNoiseSeeded(at::Tensor& t, double a, double sigma, kernels::Seed seed) {
+  ScaleNoiseWith(t, a, sigma, seed, "adamStep_");
+}
+kernels::Seed DrawSeed() { return MakeSeed(NextSeed()); }
+
 void RegisterRandom(Napi::Env env, Napi::Object exports) {
   MMB_EXPORT(dropout);
   MMB_EXPORT(addGaussianNoise_);
+  MMB_EXPORT(foreachScaleNoise_);
+  MMB_EXPORT(drawSeed);
 }
 }  // namespace mmb

@@ -1,6 +1,7 @@
 import type { Batch, SplitName } from '../data/dataset.js';
 import { ArgumentError } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
+import type { GradEdits } from '../engine/grad_edits.js';
 import type { Optimizer } from '../engine/optim/optimizer.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { ModelOutputs, MultimodalModel } from '../models/model.js';
@@ -51,6 +52,12 @@ export interface StepContext {
    * Absent when a strategy is driven outside the loop (then the values are the batch's).
    */
   batchSum?: (values: readonly number[]) => number[];
+  /**
+   * The step's gradient edits still pending (clipping's scale among them), given to afterBackward
+   * only when the strategy sets `takesPendingGradients`: scale and perturb gradients through it and
+   * the optimizer applies everything in its one pass. Its moments() are the gradients' as edited.
+   */
+  gradients?: GradEdits;
 }
 
 /** ctx.batchSum when the loop gives one, else the values themselves. */
@@ -104,6 +111,13 @@ export function defaultLoss(ctx: StepContext, extra: Record<string, Tensor> = {}
 export abstract class BalancingStrategy {
   abstract readonly name: string;
 
+  /**
+   * true: afterBackward works on ctx.gradients (pending edits) and never reads gradient values
+   * itself, so the loop leaves clipping's scale pending for the optimizer to fold into its pass.
+   * false (the default): gradients are clipped in memory before afterBackward, which may read them.
+   */
+  readonly takesPendingGradients: boolean = false;
+
   /** The training stages; one phase of config.epochs by default. */
   phases(config: { epochs: number }): Phase[] {
     return [{ name: 'train', epochs: config.epochs }];
@@ -153,6 +167,7 @@ export abstract class BalancingStrategy {
 /** Plain joint training: the fused cross entropy alone. */
 export class JointTraining extends BalancingStrategy {
   readonly name = 'joint';
+  override readonly takesPendingGradients = true;
 }
 
 export type StrategyFactory = (options: Record<string, unknown>) => BalancingStrategy;

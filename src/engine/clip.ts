@@ -28,7 +28,13 @@ function clipTo(grads: Handle[], maxNorm: number, normType: number): number {
   return scope(() =>
     noGrad(() => {
       let total: number;
-      if (normType === Infinity) {
+      if (normType === 2) {
+        // One read of each gradient, sums of squares in double, one crossing for all of them.
+        const m = native.foreachMoments(grads) as Float64Array;
+        let sq = 0;
+        for (let i = 1; i < m.length; i += 2) sq += m[i]!;
+        total = Math.sqrt(sq);
+      } else if (normType === Infinity) {
         total = Math.max(...grads.map((g) => new Tensor(g).abs().max().item()));
       } else {
         const norms = (native.foreachNorm(grads, normType) as Handle[]).map((h) => new Tensor(h));

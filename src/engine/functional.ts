@@ -17,6 +17,27 @@ function tuple(name: string, v: IntOrPair, n: number): number[] {
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   return new Tensor(native.linear(x.h, weight.h, bias?.h ?? null));
 }
+/**
+ * a @ b for (..., m, k) and (..., k, n) with the same leading (batch) dimensions, at least one:
+ * torch.matmul's result. Batches of small matrices run with the batch split across two threads
+ * (native/bmm.cc), faster on CPU than libtorch's one-after-another products. Differentiable once
+ * (its backward is not itself differentiable).
+ */
+export function batchMatmul(a: Tensor, b: Tensor): Tensor {
+  const sa = a.shape;
+  const sb = b.shape;
+  if (sa.length < 3 || sb.length !== sa.length || sa.slice(0, -2).some((d, i) => d !== sb[i]) || sa.at(-1) !== sb.at(-2))
+    throw invalid(
+      'batchMatmul',
+      'tensors (..., m, k) and (..., k, n) with the same batch dimensions',
+      `shapes [${sa.join(', ')}] and [${sb.join(', ')}]`,
+    );
+  const lead = sa.slice(0, -2);
+  const n = lead.reduce((x, y) => x * y, 1);
+  const [m, k, cols] = [sa.at(-2)!, sa.at(-1)!, sb.at(-1)!];
+  const out = new Tensor(native.bmmSplit(a.reshape(n, m, k).h, b.reshape(n, k, cols).h));
+  return lead.length === 1 ? out : out.reshape(...lead, m, cols);
+}
 export function relu(x: Tensor): Tensor {
   return x.relu();
 }

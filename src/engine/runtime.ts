@@ -32,3 +32,11 @@ export function defaultThreads(): number {
 
 // Debian's libtorch starts with one thread; use every core unless told otherwise.
 setNumThreads(defaultThreads());
+
+/**
+ * The instruction set of the addon's own loops (dropout masks, gradient noise, moments, Adam):
+ * 'avx512', 'avx2' or 'baseline', the best this CPU has unless MMBALANCE_SIMD asked for a lower one.
+ */
+export function simdLevel(): 'avx512' | 'avx2' | 'baseline' {
+  return native.simdLevel() as 'avx512' | 'avx2' | 'baseline';
+}

@@ -40,6 +40,7 @@
  */
 import { checkInt, checkNumber, invalid } from '../engine/errors.js';
 import * as F from '../engine/functional.js';
+import { cat } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { Linear, ModuleDict, ModuleList } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
@@ -141,8 +142,20 @@ export class AFWModalityBlock extends Module {
   }
   /** G = G_Q * G_K, (B, T, R, R), from Z (B, T, d). */
   cores(z: Tensor): Tensor {
-    const gq = this.wq1.forward(z).unsqueeze(-1).mul(this.wq2.forward(z).unsqueeze(-2));
-    const gk = this.wk1.forward(z).unsqueeze(-1).mul(this.wk2.forward(z).unsqueeze(-2));
+    // The four rank projections as one product with 4R outputs (one read of Z instead of four,
+    // and a matrix wide enough for the BLAS kernels); the parameters keep their own names.
+    const ps = [this.wq1, this.wq2, this.wk1, this.wk2];
+    const w = cat(
+      ps.map((l) => l.weight),
+      0,
+    );
+    const bias = cat(
+      ps.map((l) => l.bias!),
+      0,
+    );
+    const [q1, q2, k1, k2] = F.linear(z, w, bias).chunk(4, -1) as [Tensor, Tensor, Tensor, Tensor];
+    const gq = q1.unsqueeze(-1).mul(q2.unsqueeze(-2));
+    const gk = k1.unsqueeze(-1).mul(k2.unsqueeze(-2));
     return gq.mul(gk);
   }
   forward(): never {
@@ -231,8 +244,10 @@ export class AFWLayer extends Module {
     for (const m of this.modalities) {
       const block = this.blocks.get(m);
       const z = features[m]!;
-      let c = cores[m]!;
-      for (const l of this.order) if (l !== m) c = c.matmul(pooled[l]!.unsqueeze(1));
+      // C = G A_l per utterance, as one (T*R, R) @ (R, R) product per dialogue: the same sums as a
+      // (B, T, R, R) @ (B, 1, R, R) broadcast, which libtorch runs as B*T tiny matrix products.
+      let c = cores[m]!.reshape(b, t * r, r);
+      for (const l of this.order) if (l !== m) c = F.batchMatmul(c, pooled[l]!);
       const att = block.att.forward(c.reshape(b, t, r * r));
       const y = att.mul(z).add(z.mul(this.beta));
       const diff = block.mapping

@@ -88,10 +88,10 @@ export class MultiheadAttention extends Module {
     const Dh = this.headDim;
     const qkv = unpack(F.linear(x, this.inProjWeight, this.inProjBias), p); // (B, T, 3E)
     const [q, k, v] = qkv.chunk(3, -1).map((t) => t.reshape(p.B, p.T, H, Dh).transpose(1, 2)) as [Tensor, Tensor, Tensor];
-    let scores = q.mul(1 / Math.sqrt(Dh)).matmul(k.transpose(-2, -1));
+    let scores = F.batchMatmul(q.mul(1 / Math.sqrt(Dh)), k.transpose(-2, -1));
     scores = scores.maskedFill(p.keyPaddingMask.reshape(p.B, 1, 1, p.T), -Infinity);
     const attn = F.dropout(scores.softmax(-1), this.dropout, this.training);
-    const out = pack(attn.matmul(v).transpose(1, 2).reshape(p.B, p.T, E), p);
+    const out = pack(F.batchMatmul(attn, v).transpose(1, 2).reshape(p.B, p.T, E), p);
     return this.outProj.forward(out);
   }
 
@@ -122,7 +122,7 @@ export class MultiheadAttention extends Module {
     q = q.reshape(B, L, H, Dh).transpose(1, 2);
     k = k.reshape(B, S, H, Dh).transpose(1, 2);
     v = v.reshape(B, S, H, Dh).transpose(1, 2);
-    let scores = q.mul(1 / Math.sqrt(Dh)).matmul(k.transpose(-2, -1)); // (B, H, L, S)
+    let scores = F.batchMatmul(q.mul(1 / Math.sqrt(Dh)), k.transpose(-2, -1)); // (B, H, L, S)
     if (o.attnMask) {
       const m = o.attnMask.ndim === 3 ? o.attnMask.reshape(B, H, L, S) : o.attnMask;
       scores = m.dtype === 'bool' ? scores.maskedFill(m, -Infinity) : scores.add(m);
@@ -134,7 +134,7 @@ export class MultiheadAttention extends Module {
     }
     let attn = scores.softmax(-1);
     attn = F.dropout(attn, this.dropout, this.training);
-    let out = attn.matmul(v).transpose(1, 2).reshape(B, L, E);
+    let out = F.batchMatmul(attn, v).transpose(1, 2).reshape(B, L, E);
     out = this.outProj.forward(out);
     if (!this.batchFirst) out = out.transpose(0, 1);
     let weights: Tensor | null = null;

@@ -5,6 +5,7 @@ import { ConversationData } from '../data/conversation/dataset.js';
 import { type Batch, type MultimodalDataset, type SplitName, batchTo } from '../data/dataset.js';
 import type { ConversationDataset } from '../data/types.js';
 import { clipGradNorm } from '../engine/clip.js';
+import { GradEdits } from '../engine/grad_edits.js';
 import { Adam, AdamW } from '../engine/optim/adam.js';
 import { CosineAnnealingLR, ReduceLROnPlateau, type SchedulerKind, StepLR } from '../engine/optim/lr_scheduler.js';
 import type { Optimizer } from '../engine/optim/optimizer.js';
@@ -230,9 +231,16 @@ export class Trainer {
     this.optimizer.zeroGrad();
     total.backward();
     if (group !== null) reduceGradients(group, model.parameters(), share);
-    if (c.clipGradNorm > 0) clipGradNorm(model.parameters(), c.clipGradNorm);
+    // A strategy that works on pending edits gets clipping as one more edit: the fused optimizer
+    // then applies clipping, scaling and noise as it reads each gradient, with no pass of its own.
+    const edits = this.strategy.takesPendingGradients ? new GradEdits(model.parameters()) : null;
+    if (c.clipGradNorm > 0) {
+      if (edits) edits.clipNorm(c.clipGradNorm);
+      else clipGradNorm(model.parameters(), c.clipGradNorm);
+    }
+    if (edits) ctx.gradients = edits;
     this.strategy.afterBackward(ctx);
-    this.optimizer.step();
+    this.optimizer.step(edits);
     this.strategy.afterStep(ctx);
     if (this.probes && outputs.features) this.probes.accumulate(outputs.features, onDevice.labels);
     return { loss: value, terms: termValues };

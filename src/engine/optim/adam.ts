@@ -1,4 +1,5 @@
 import { checkNumber, invalid } from '../errors.js';
+import type { GradEdits } from '../grad_edits.js';
 import { native } from '../native.js';
 import { type Handle, type Tensor } from '../tensor.js';
 import { Optimizer, disposeHandles, type ParamGroup, type ParamsArg } from './optimizer.js';
@@ -38,7 +39,15 @@ export class Adam extends Optimizer<AdamOptions> {
     super(params, checkAdam({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, fused: true, ...o }));
   }
 
-  protected update(g: ParamGroup<AdamOptions>, params: Tensor[], gradsIn: Handle[]): void {
+  private fusedFor(g: ParamGroup<AdamOptions>, params: Tensor[]): boolean {
+    return g.fused && params.every((p) => p.device === 'cpu' && (p.dtype === 'float32' || p.dtype === 'float64'));
+  }
+
+  protected override foldsEdits(g: ParamGroup<AdamOptions>, params: Tensor[]): boolean {
+    return this.fusedFor(g, params);
+  }
+
+  protected update(g: ParamGroup<AdamOptions>, params: Tensor[], gradsIn: Handle[], edits: GradEdits | null): void {
     const [beta1, beta2] = g.betas;
     const names = g.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'];
     const states = params.map((p) => this.stateOf(p, names));
@@ -46,7 +55,7 @@ export class Adam extends Optimizer<AdamOptions> {
     const m = states.map((s) => s.buffers.exp_avg!.h);
     const v = states.map((s) => s.buffers.exp_avg_sq!.h);
     for (const s of states) s.step += 1;
-    if (g.fused && params.every((p) => p.device === 'cpu' && (p.dtype === 'float32' || p.dtype === 'float64'))) {
+    if (this.fusedFor(g, params)) {
       const vmax = g.amsgrad ? states.map((s) => s.buffers.max_exp_avg_sq!.h) : [];
       native.adamStep_(
         ps,
@@ -61,6 +70,7 @@ export class Adam extends Optimizer<AdamOptions> {
         g.eps,
         g.weightDecay,
         this.decoupled,
+        ...(edits ? edits.argsFor(params) : []),
       );
       return;
     }

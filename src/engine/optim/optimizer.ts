@@ -3,6 +3,7 @@ import { noGrad } from '../grad_mode.js';
 import { disposeHandles, native } from '../native.js';
 
 export { disposeHandles };
+import type { GradEdits } from '../grad_edits.js';
 import { keep } from '../scope.js';
 import { type Handle, Tensor } from '../tensor.js';
 
@@ -64,8 +65,12 @@ export abstract class Optimizer<O extends { lr: number }> {
     }
   }
 
-  /** One update of every parameter that has a gradient. */
-  step(): void {
+  /**
+   * One update of every parameter that has a gradient. Pending gradient edits (clipping, the
+   * modulation's scaling and noise) are folded into the update where the optimizer can (the fused
+   * Adam), else written into the gradients first.
+   */
+  step(edits: GradEdits | null = null): void {
     noGrad(() => {
       for (const g of this.paramGroups) {
         const grads = native.grads(g.params.map((p) => p.h)) as (Handle | null)[];
@@ -78,7 +83,12 @@ export abstract class Optimizer<O extends { lr: number }> {
           }
         });
         try {
-          if (ps.length > 0) this.update(g, ps, gs);
+          let fold: GradEdits | null = null;
+          if (edits !== null && ps.length > 0 && edits.pending(ps)) {
+            if (this.foldsEdits(g, ps)) fold = edits;
+            else edits.apply(ps);
+          }
+          if (ps.length > 0) this.update(g, ps, gs, fold);
         } finally {
           // These handles alias the gradients; releasing them lets zeroGrad free the storage.
           disposeHandles(gs);
@@ -87,7 +97,13 @@ export abstract class Optimizer<O extends { lr: number }> {
     });
   }
 
-  protected abstract update(group: ParamGroup<O>, params: Tensor[], grads: Handle[]): void;
+  /** Whether update() applies pending gradient edits itself for this group (else step() writes them first). */
+  protected foldsEdits(_group: ParamGroup<O>, _params: Tensor[]): boolean {
+    return false;
+  }
+
+  /** Updates one group; `edits` is non-null only when foldsEdits said yes and some are pending. */
+  protected abstract update(group: ParamGroup<O>, params: Tensor[], grads: Handle[], edits: GradEdits | null): void;
 
   /** The state of p, created with zero-filled buffers on first use. */
   protected stateOf(p: Tensor, buffers: readonly string[]): ParamState {
