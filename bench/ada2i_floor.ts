@@ -743,7 +743,7 @@ async function runPreset(preset: string): Promise<string> {
     console.log(`${preset}: ${check}`);
 
     // Matmul work per epoch and the engine's rate at representative shapes (the epochs' mean sizes),
-    // measured before and after the epochs; the faster of the two counts (the lower floor), so a
+    // measured before and after the epochs and from PyTorch; the fastest counts (the lower floor), so a
     // slow spell of a shared machine during one measurement does not flatter the ratio.
     const flops = orders.map((order) => epochFlops(arch, order, (i) => lengths[i]!));
     const all = orders.flat().map((b) => batchSizes(b.map((i) => lengths[i]!)));
@@ -826,6 +826,21 @@ async function runPreset(preset: string): Promise<string> {
       console.log(`${preset}: profiled epoch ${fmt(profile.wallMs / 1000, 2)} s`);
     }
     measureRates();
+    // The same shapes from PyTorch in its own process: where it runs a product faster, its rate counts.
+    const keys = [...rateBySpec.keys()];
+    const specOf = new Map(repGemms.map((g) => [specText(g.spec) + (g.spec.ta ? 'ta' : '') + (g.spec.tb ? 'tb' : ''), g.spec]));
+    const t0r = performance.now();
+    const torchRates = (
+      await py.request<{ rates: number[] }>({ cmd: 'rates', specs: keys.map((k) => specOf.get(k)!), rounds: RATE_ROUNDS })
+    ).rates;
+    rateSeconds += (performance.now() - t0r) / 1000;
+    let torchFaster = 0;
+    keys.forEach((k, i) => {
+      if (torchRates[i]! > rateBySpec.get(k)!) {
+        torchFaster++;
+        rateBySpec.set(k, torchRates[i]!);
+      }
+    });
 
     const rates = repGemms.map((g) => rateBySpec.get(specText(g.spec) + (g.spec.ta ? 'ta' : '') + (g.spec.tb ? 'tb' : ''))!);
     const floorOf = (f: number[]): number => f.reduce((a, x, i) => a + x / (rates[i]! * 1e9), 0);
@@ -902,7 +917,7 @@ async function runPreset(preset: string): Promise<string> {
       ...epochRows,
       `| **${meanLabel}** | **${fmt(mOurs, 2)}** | **${fmt(mTheirs, 2)}** | **${fmt(mOurs / mTheirs, 2)}** | ${fmt(mGflop, 0)} | ${fmt(mFloor, 2)} | **${fmt(mOurs / mFloor, 2)}** | ${fmt(mTheirs / mFloor, 2)} |`,
       '',
-      `Matmul work per epoch (${meanLabel}) and its floor at the engine's measured rates. Rates: every distinct product timed through the engine (\`Tensor.matmul\`, ${THREADS} threads, best of ${RATE_ROUNDS} rounds of >= 20 ms, measured before and after the epochs, the faster kept) at the epochs' mean batch: ` +
+      `Matmul work per epoch (${meanLabel}) and its floor at the measured rates. Rates: every distinct product timed through the engine (\`Tensor.matmul\`, ${THREADS} threads, best of ${RATE_ROUNDS} rounds of >= 20 ms, measured before and after the epochs, and the same shapes from PyTorch in its process; the fastest of the three kept, PyTorch's for ${torchFaster} of ${keys.length} shapes) at the epochs' mean batch: ` +
         `B ${rep.B}, N ${rep.N} real rows for the encoders' Linears and the head, P ${rep.P} padded rows for AFW, T ${rep.T} for attention (the T with the mean B x T^2); ` +
         `${rateBySpec.size} shapes, twice, in ${fmt(rateSeconds, 1)} s, ${fmt(Math.min(...rateValues), 1)} to ${fmt(Math.max(...rateValues), 1)} GFLOP/s.`,
       '',

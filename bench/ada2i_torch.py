@@ -10,7 +10,8 @@ Usage (started by bench/ada2i_floor.ts): /usr/bin/python3 bench/ada2i_torch.py D
   It prints one JSON line when ready, then answers one JSON request per stdin line with one JSON
   line on stdout: {"cmd": "check", "batch": [...]} (loss and gradient norm of one batch in eval
   mode), {"cmd": "epoch", "epoch": e, "batches": [[dialogue indices], ...]} (one training epoch
-  on those batches: seconds and time by part), {"cmd": "quit"}.
+  on those batches: seconds and time by part), {"cmd": "rates", "specs": [...], "rounds": n} (the
+  matmul rate of each product shape, for the floor), {"cmd": "quit"}.
 
 The model, as src/models/conversation_model.ts builds it with parity off (the default):
   * encoders.<m>: 2 post-norm ReLU Transformer layers at the input width d_m (PyTorch's
@@ -413,6 +414,33 @@ class Runner:
                 'partsMs': {k: v * 1e3 for k, v in clock.totals.items()}}
 
 
+def matmul_rate(spec, rounds):
+    """GFLOP/s of one product as bench/ada2i_floor.ts measures it: operands of spec's shapes (a
+    transposed operand is a transposed view), best of `rounds` rounds of >= 20 ms."""
+    def make(shape, t):
+        if not t:
+            return torch.randn(*shape)
+        return torch.randn(*shape[:-2], shape[-1], shape[-2]).transpose(-2, -1)
+
+    x, y = make(spec['a'], spec.get('ta')), make(spec['b'], spec.get('tb'))
+    with torch.no_grad():
+        x.matmul(y)
+        x.matmul(y)
+        t0 = time.perf_counter()
+        x.matmul(y)
+        reps = max(1, math.ceil(0.020 / max(1e-6, time.perf_counter() - t0)))
+        best = float('inf')
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                x.matmul(y)
+            best = min(best, (time.perf_counter() - t0) / reps)
+    batch = 1
+    for i in range(len(spec['a']) - 2):
+        batch *= max(spec['a'][i], spec['b'][i] if i < len(spec['b']) - 2 else 1)
+    return 2 * batch * spec['a'][-2] * spec['a'][-1] * spec['b'][-1] / best / 1e9
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('data')
@@ -432,6 +460,8 @@ def main():
             reply = runner.check(req['batch'])
         elif req['cmd'] == 'epoch':
             reply = runner.epoch(req['epoch'], req['batches'])
+        elif req['cmd'] == 'rates':
+            reply = {'rates': [matmul_rate(x, req['rounds']) for x in req['specs']]}
         else:
             reply = {'error': f"unknown command {req['cmd']!r}"}
         out.write(json.dumps(reply) + '\n')
