@@ -68,7 +68,12 @@ const configs: Config[] = [];
 for (const threads of [1, 2]) {
   configs.push({ name: `addon, its environment`, side: 'addon', threads, env: { ...base, ...addonEnv } });
   // The engine only fills in what the user left unset, so an explicit default reaches libgomp/OpenBLAS.
-  configs.push({ name: 'addon, library defaults', side: 'addon', threads, env: { ...base, OMP_WAIT_POLICY: 'ACTIVE', OPENBLAS_THREAD_TIMEOUT: '28' } });
+  configs.push({
+    name: 'addon, library defaults',
+    side: 'addon',
+    threads,
+    env: { ...base, OMP_WAIT_POLICY: 'ACTIVE', OPENBLAS_THREAD_TIMEOUT: '28' },
+  });
   configs.push({ name: 'Python, library defaults', side: 'python', threads, env: { ...base } });
   configs.push({ name: "Python, the addon's environment", side: 'python', threads, env: { ...base, ...addonEnv } });
 }
@@ -92,7 +97,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const rows = configs.map(
-  (c, i) => `| ${c.threads} | ${c.name} | ${median(results[i]!).toFixed(1)} | ${Math.max(...results[i]!).toFixed(1)} | ${Math.min(...results[i]!).toFixed(1)} |`,
+  (c, i) =>
+    `| ${c.threads} | ${c.name} | ${median(results[i]!).toFixed(1)} | ${Math.max(...results[i]!).toFixed(1)} | ${Math.min(...results[i]!).toFixed(1)} |`,
 );
 const body = [
   `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; OPENBLAS_CORETYPE=${core ?? '(unset)'} on both sides. Command: \`node dist/bench/matmul_parity.js ${args.join(' ')}\`.`,

@@ -46,9 +46,9 @@ static const auto Finalize = [](auto env, void* data, void* /*hint*/) {
   delete h;
 };
 
-Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+static Napi::Value WrapWith(Napi::Env env, at::Tensor t, bool report) {
   auto* h = new Handle{std::move(t), 0};
-  h->reported = FreshBytes(h->t);
+  h->reported = report ? FreshBytes(h->t) : 0;
   if (h->reported != 0) Napi::MemoryManagement::AdjustExternalMemory(env, h->reported);
   napi_value result = nullptr;
   if (napi_create_external(env, h, Finalize, nullptr, &result) != napi_ok) {
@@ -57,6 +57,9 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   }
   return Napi::Value(env, result);
 }
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t) { return WrapWith(env, std::move(t), true); }
+Napi::Value WrapBorrowed(Napi::Env env, at::Tensor t) { return WrapWith(env, std::move(t), false); }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   Napi::Array arr = Napi::Array::New(env, ts.size());

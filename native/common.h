@@ -23,6 +23,9 @@ Napi::Value ThrowTorch(Napi::Env env, const std::string& message);
 void SetErrorClass(Napi::Env env, Napi::Function ctor);
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
+// A handle to a tensor something else owns (a parameter's gradient): its bytes are not reported to
+// V8, which would otherwise count every step's gradients as new memory and collect more often.
+Napi::Value WrapBorrowed(Napi::Env env, at::Tensor t);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
 void Release(Napi::Env env, Handle* h);
 

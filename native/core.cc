@@ -108,7 +108,7 @@ MMB_FN(grad) {
   MMB_TRY
   const at::Tensor& g = T(info, 0).grad();
   if (!g.defined()) return info.Env().Null();
-  return Wrap(info.Env(), g);
+  return WrapBorrowed(info.Env(), g);
   MMB_CATCH
 }
 MMB_FN(setGrad) {

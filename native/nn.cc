@@ -88,7 +88,7 @@ MMB_FN(grads) {
   Napi::Array arr = Napi::Array::New(info.Env(), ts.size());
   for (size_t k = 0; k < ts.size(); ++k) {
     const at::Tensor& g = ts[k].grad();
-    arr.Set(static_cast<uint32_t>(k), g.defined() ? Wrap(info.Env(), g) : info.Env().Null());
+    arr.Set(static_cast<uint32_t>(k), g.defined() ? WrapBorrowed(info.Env(), g) : info.Env().Null());
   }
   return arr;
   MMB_CATCH
