@@ -35,8 +35,22 @@ export function batchMatmul(a: Tensor, b: Tensor): Tensor {
   const lead = sa.slice(0, -2);
   const n = lead.reduce((x, y) => x * y, 1);
   const [m, k, cols] = [sa.at(-2)!, sa.at(-1)!, sb.at(-1)!];
-  const out = new Tensor(native.bmmSplit(a.reshape(n, m, k).h, b.reshape(n, k, cols).h));
-  return lead.length === 1 ? out : out.reshape(...lead, m, cols);
+  // The 3-D operands are often copies (a transposed attention layout); autograd keeps what it
+  // needs of them, so their handles go now rather than at the end of the caller's scope, as
+  // torch.matmul's internal copies do: held to the end of a training step they raise its peak.
+  const a3 = a.reshape(n, m, k);
+  const b3 = b.reshape(n, k, cols);
+  let out: Tensor;
+  try {
+    out = new Tensor(native.bmmSplit(a3.h, b3.h));
+  } finally {
+    a3.dispose();
+    b3.dispose();
+  }
+  if (lead.length === 1) return out;
+  const shaped = out.reshape(...lead, m, cols);
+  out.dispose();
+  return shaped;
 }
 export function relu(x: Tensor): Tensor {
   return x.relu();
