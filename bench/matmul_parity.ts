@@ -74,6 +74,14 @@ for (const threads of [1, 2]) {
     threads,
     env: { ...base, OMP_WAIT_POLICY: 'ACTIVE', OPENBLAS_THREAD_TIMEOUT: '28' },
   });
+  // glibc hands blocks above its mmap threshold (128 KiB until a freed mapping raises it) straight
+  // from mmap, so each product's 4 MiB output is mapped, faulted in and unmapped again.
+  configs.push({
+    name: "addon, its environment, glibc's mmap threshold at 32 MiB",
+    side: 'addon',
+    threads,
+    env: { ...base, ...addonEnv, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=33554432' },
+  });
   configs.push({ name: 'Python, library defaults', side: 'python', threads, env: { ...base } });
   configs.push({ name: "Python, the addon's environment", side: 'python', threads, env: { ...base, ...addonEnv } });
 }
