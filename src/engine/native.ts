@@ -40,6 +40,13 @@ function load(): NativeAddon {
     const core = detectOpenblasCore();
     if (core !== null) process.env.OPENBLAS_CORETYPE = core;
   }
+  // The addon picks its loops' instruction set once, at load (native/kernels.cc); a misspelt
+  // request would silently give the slowest copy, so it is refused here.
+  const simd = process.env.MMBALANCE_SIMD;
+  if (simd !== undefined && simd !== '' && !['avx512', 'avx2', 'baseline'].includes(simd))
+    throw new Error(
+      `MMBALANCE_SIMD must be avx512, avx2 or baseline (got '${simd}'); unset it to use the best instruction set this CPU has`,
+    );
   const root = packageRoot();
   const file = join(root, 'build', 'Release', 'mmbalance.node');
   const require = createRequire(import.meta.url);

@@ -305,3 +305,18 @@ test('GradEdits: moments follow the pending scale; noise is drawn once per param
   const after = e.moments([ps[1]!])[0]!;
   assert.ok(Math.abs(after.sumSq - foreachMoments([ps[1]!.grad!])[1]!) <= 1e-9 * after.sumSq);
 });
+
+test('a misspelt MMBALANCE_SIMD is refused when the engine loads, naming the values it takes', () => {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const url = new URL('../../src/index.js', import.meta.url).href;
+  assert.throws(
+    () =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', `await import('${url}');`], {
+        cwd: here,
+        env: { ...process.env, MMBALANCE_SIMD: 'avx3' },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      }),
+    (e: Error & { stderr?: string }) => /MMBALANCE_SIMD must be avx512, avx2 or baseline \(got 'avx3'\)/.test(e.stderr ?? ''),
+  );
+});
