@@ -511,6 +511,20 @@ class PythonSide {
 // ---------------------------------------------------------------------------------------------
 // One preset
 
+/** The strategy's epoch context for the trainer's first phase, as fit() would give it. */
+function epochContext(trainer: Trainer, model: ConversationModel) {
+  const phase = trainer.phases[0]!;
+  return (epoch: number) => ({
+    epoch,
+    phase,
+    model,
+    optimizer: trainer.optimizer,
+    predict: (): never => {
+      throw new Error('not used');
+    },
+  });
+}
+
 interface TrainerInternals {
   position: { epoch: number; phase: Phase; step: number };
   trainEpoch(epoch: number, bar: ProgressBar, callbacks: unknown[]): { loss: number };
@@ -774,15 +788,7 @@ async function runPreset(preset: string): Promise<string> {
     instrument(trainer, model, conversations);
     const inner = trainer as unknown as TrainerInternals;
     const phase = trainer.phases[0]!;
-    const ctx = (epoch: number) => ({
-      epoch,
-      phase,
-      model,
-      optimizer: trainer.optimizer,
-      predict: (): never => {
-        throw new Error('not used');
-      },
-    });
+    const ctx = epochContext(trainer, model);
     trainer.strategy.onPhaseStart(ctx(1));
     const rows: { ours: number; theirs: number; ourParts: Map<string, number>; theirParts: Map<string, number>; steps: number }[] = [];
     for (let e = 1; e <= EPOCHS; e++) {
@@ -969,15 +975,7 @@ function oursOnly(
   instrument(trainer, model, conversations);
   const inner = trainer as unknown as TrainerInternals;
   const phase = trainer.phases[0]!;
-  const ctx = (epoch: number) => ({
-    epoch,
-    phase,
-    model,
-    optimizer: trainer.optimizer,
-    predict: (): never => {
-      throw new Error('not used');
-    },
-  });
+  const ctx = epochContext(trainer, model);
   trainer.strategy.onPhaseStart(ctx(1));
   const steps = Math.ceil(dialogues / batchSize);
   const lines: string[] = [];

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromTypedArray, type Tensor } from '../src/index.js';
+import { fromTypedArray, getNumThreads, setNumThreads, type Tensor } from '../src/index.js';
 
 /** The package root (tests run from dist/test, fixtures live in test/fixtures). */
 export function packageRoot(): string {
@@ -69,5 +69,16 @@ export function assertClose(
     if (!(diff <= atol + rtol * Math.abs(e[i]!)) && !(Number.isNaN(a[i]!) && Number.isNaN(e[i]!)) && a[i] !== e[i]) {
       assert.fail(`${what}[${i}]: got ${a[i]}, expected ${e[i]} (|diff| ${diff})`);
     }
+  }
+}
+
+/** Runs fn with libtorch's thread count set to n, then puts the count back. */
+export function withThreads<T>(n: number, fn: () => T): T {
+  const before = getNumThreads();
+  setNumThreads(n);
+  try {
+    return fn();
+  } finally {
+    setNumThreads(before);
   }
 }

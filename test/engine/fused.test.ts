@@ -2,17 +2,8 @@
 // batchMatmul with the batch split across threads. Both must give what the unfused forms give.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { F, type Tensor, getNumThreads, manualSeed, noGrad, ones, randn, setNumThreads } from '../../src/index.js';
-
-function withThreads<T>(n: number, fn: () => T): T {
-  const before = getNumThreads();
-  setNumThreads(n);
-  try {
-    return fn();
-  } finally {
-    setNumThreads(before);
-  }
-}
+import { F, type Tensor, manualSeed, noGrad, ones, randn } from '../../src/index.js';
+import { withThreads } from '../helpers.js';
 
 const flat = (t: Tensor): number[] => Array.from(t.reshape(-1).toTypedArray() as Float32Array | Float64Array);
 

@@ -11,28 +11,17 @@ import {
   clipGradNorm,
   foreachMoments,
   foreachScaleNoise_,
-  getNumThreads,
   manualSeed,
   noGrad,
   optim,
   profileOps,
   randn,
   scalarTensor,
-  setNumThreads,
   simdLevel,
   stdFromMoments,
   zeros,
 } from '../../src/index.js';
-
-function withThreads<T>(n: number, fn: () => T): T {
-  const before = getNumThreads();
-  setNumThreads(n);
-  try {
-    return fn();
-  } finally {
-    setNumThreads(before);
-  }
-}
+import { withThreads } from '../helpers.js';
 
 function jsMoments(xs: ArrayLike<number>): [number, number] {
   let s = 0;

@@ -2,7 +2,8 @@
 // independence, autograd and the fallbacks to libtorch.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { F, getNumThreads, manualSeed, noGrad, ones, randn, scalarTensor, setNumThreads, zeros } from '../../src/index.js';
+import { F, manualSeed, noGrad, ones, randn, scalarTensor, zeros } from '../../src/index.js';
+import { withThreads } from '../helpers.js';
 
 // Standard normal CDF by the Abramowitz-Stegun erf approximation (|error| < 1.5e-7).
 function normalCdf(x: number): number {
@@ -10,16 +11,6 @@ function normalCdf(x: number): number {
   const t = 1 / (1 + 0.3275911 * z);
   const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
   return 0.5 * (1 + (x < 0 ? -erf : erf));
-}
-
-function withThreads<T>(n: number, fn: () => T): T {
-  const before = getNumThreads();
-  setNumThreads(n);
-  try {
-    return fn();
-  } finally {
-    setNumThreads(before);
-  }
 }
 
 test('dropout keeps each element with probability 1 - p and scales kept ones by 1/(1 - p)', () => {
