@@ -1,6 +1,7 @@
 import { checkInt, checkOneOf, invalid } from '../engine/errors.js';
 import { noGrad } from '../engine/grad_mode.js';
-import { foreachMoments, foreachScaleNoise_, stdFromMoments } from '../engine/grad_passes.js';
+import { GradEdits } from '../engine/grad_edits.js';
+import { stdFromMoments } from '../engine/grad_passes.js';
 import { stack } from '../engine/ops.js';
 import { scope } from '../engine/scope.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -172,7 +173,8 @@ export function checkModulationOptions(
  *
  * In the training loop the scaling and the noise are handed to the optimizer as pending edits
  * (ctx.gradients) and applied in its pass over the gradients, with the same numbers; driven
- * outside the loop they are written into the gradients at once.
+ * outside the loop they are written into the gradients at once. Either way the standard
+ * deviations are read back to the host (one read of all the gradients, a sync on CUDA).
  *
  * Diagnostics are per-epoch means over the training steps of rho_m and k_m (k_m as computed, also
  * outside the window, where it is not applied), with the counts of steps and modulated steps.
@@ -220,63 +222,34 @@ export class DisparityModulation extends BalancingStrategy {
     if (!modulated) return;
     const o = this.options;
     const perModality = ctx.model.modalityParameters();
-    // Every modulated gradient in one list: one read for all their standard deviations, then the
-    // scaling and the noise together in one write (foreachScaleNoise_), instead of std, mul_ and
-    // the noise per tensor.
-    const grads: Tensor[] = [];
+    // Every modulated gradient as a pending edit: one read for all their standard deviations,
+    // then the scaling and the noise in one pass. In the loop the optimizer applies them as it
+    // reads each gradient (ctx.gradients); driven outside it, they are written here at once.
     const params: Tensor[] = [];
     const scales: number[] = [];
-    scope(() =>
-      noGrad(() => {
-        for (const [m, all] of Object.entries(perModality)) {
-          const k = step.coefficients[m]!;
-          const chosen = o.params === 'conv' ? all.filter((p) => p.ndim === 4) : all;
-          if (o.apply === 'lr') this.lrScale.scale(ctx.optimizer, m, k, `${this.name}.apply`, o.apply);
-          const scaleGrad = o.apply === 'grad' && k !== 1;
-          if (!scaleGrad && !o.noise) continue;
-          for (const p of chosen) {
-            const g = p.grad;
-            if (g === null) continue;
-            grads.push(g);
-            params.push(p);
-            scales.push(scaleGrad ? k : 1);
-          }
-        }
-        if (grads.length === 0) return;
-        const pending = ctx.gradients;
-        if (pending) {
-          // In the loop: the scaling and the noise become edits the optimizer applies in its pass.
-          const moments = o.noise ? pending.moments(params) : [];
-          params.forEach((p, i) => {
-            if (scales[i] !== 1) pending.scale(p, scales[i]!);
-            if (!o.noise) return;
-            const m = moments[i]!;
-            const std = stdFromMoments(m.numel, m.sum, m.sumSq);
-            pending.addNoise(p, (o.noiseStd === 'original' ? std : Math.abs(scales[i]!) * std) + 1e-8);
-          });
-          return;
-        }
-        if (grads[0]!.device !== 'cpu') {
-          // Off the CPU sigma stays a 0-d tensor, never read back to the host.
-          grads.forEach((g, i) => {
-            const sigma = o.noise && o.noiseStd === 'original' ? noiseSigma(g) : null;
-            if (scales[i] !== 1) g.mul_(scales[i]!);
-            if (o.noise) g.addGaussianNoise_(sigma ?? noiseSigma(g));
-          });
-          return;
-        }
-        let sigmas = scales.map(() => 0);
-        if (o.noise) {
-          const moments = foreachMoments(grads);
-          sigmas = grads.map((g, i) => {
-            const std = stdFromMoments(g.numel(), moments[2 * i]!, moments[2 * i + 1]!);
-            // std of the scaled gradient = |k| std of the original one.
-            return (o.noiseStd === 'original' ? std : Math.abs(scales[i]!) * std) + 1e-8;
-          });
-        }
-        foreachScaleNoise_(grads, scales, sigmas);
-      }),
-    );
+    for (const [m, all] of Object.entries(perModality)) {
+      const k = step.coefficients[m]!;
+      const chosen = o.params === 'conv' ? all.filter((p) => p.ndim === 4) : all;
+      if (o.apply === 'lr') this.lrScale.scale(ctx.optimizer, m, k, `${this.name}.apply`, o.apply);
+      const scaleGrad = o.apply === 'grad' && k !== 1;
+      if (!scaleGrad && !o.noise) continue;
+      for (const p of chosen) {
+        params.push(p);
+        scales.push(scaleGrad ? k : 1);
+      }
+    }
+    if (params.length === 0) return;
+    const edits = ctx.gradients ?? new GradEdits(params);
+    const moments = o.noise ? edits.moments(params) : [];
+    params.forEach((p, i) => {
+      if (scales[i] !== 1) edits.scale(p, scales[i]!);
+      const m = moments[i];
+      if (!m) return; // no noise asked, or no gradient
+      const std = stdFromMoments(m.numel, m.sum, m.sumSq);
+      // std of the scaled gradient = |k| std of the original one.
+      edits.addNoise(p, (o.noiseStd === 'original' ? std : Math.abs(scales[i]!) * std) + 1e-8);
+    });
+    if (!ctx.gradients) edits.apply(params);
   }
 
   override afterStep(_ctx: StepContext): void {
@@ -332,9 +305,4 @@ export class DisparityModulation extends BalancingStrategy {
     for (const [m, v] of Object.entries(step.ratios)) a.rho[m] = (a.rho[m] ?? 0) + v;
     for (const [m, v] of Object.entries(step.coefficients)) a.coefficient[m] = (a.coefficient[m] ?? 0) + v;
   }
-}
-
-/** sigma = std(g) + 1e-8 as a 0-d tensor; the std of one element counts as 0. */
-function noiseSigma(g: Tensor): Tensor {
-  return g.std(undefined, false, g.numel() > 1 ? 1 : 0).add(1e-8);
 }

@@ -33,11 +33,6 @@ export class GradEdits {
 
   constructor(readonly params: readonly Tensor[]) {}
 
-  /** The pending edit of p, if any. */
-  get(p: Tensor): GradEdit | undefined {
-    return this.edits.get(p);
-  }
-
   /** Whether any of the given parameters (all by default) has a pending edit. */
   pending(params: readonly Tensor[] = this.params): boolean {
     return this.edits.size > 0 && params.some((p) => this.edits.has(p));
@@ -124,12 +119,6 @@ export class GradEdits {
     }
     for (const p of todo) this.edits.delete(p);
     this.raw = null; // read again if asked: the applied gradients changed
-  }
-
-  /** Forgets every pending edit without applying it. */
-  clear(): void {
-    this.edits.clear();
-    this.raw = null;
   }
 
   private readRaw(): Map<Tensor, GradMoments> {
