@@ -1,4 +1,5 @@
 import { checkNumber } from './errors.js';
+import { GradEdits } from './grad_edits.js';
 import { noGrad } from './grad_mode.js';
 import { disposeHandles, native } from './native.js';
 import { scope } from './scope.js';
@@ -15,6 +16,13 @@ function gradHandles(params: Iterable<Tensor>): Handle[] {
  */
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number, normType = 2): number {
   checkNumber('maxNorm', maxNorm, 0);
+  if (normType === 2) {
+    // The training loop's clipping (one read of every gradient, sums of squares in double), applied at once.
+    const edits = new GradEdits([...params]);
+    const total = edits.clipNorm(maxNorm);
+    edits.apply();
+    return total;
+  }
   const grads = gradHandles(params);
   if (grads.length === 0) return 0;
   try {
@@ -28,13 +36,7 @@ function clipTo(grads: Handle[], maxNorm: number, normType: number): number {
   return scope(() =>
     noGrad(() => {
       let total: number;
-      if (normType === 2) {
-        // One read of each gradient, sums of squares in double, one crossing for all of them.
-        const m = native.foreachMoments(grads) as Float64Array;
-        let sq = 0;
-        for (let i = 1; i < m.length; i += 2) sq += m[i]!;
-        total = Math.sqrt(sq);
-      } else if (normType === Infinity) {
+      if (normType === Infinity) {
         total = Math.max(...grads.map((g) => new Tensor(g).abs().max().item()));
       } else {
         const norms = (native.foreachNorm(grads, normType) as Handle[]).map((h) => new Tensor(h));
