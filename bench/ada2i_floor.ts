@@ -145,6 +145,17 @@ function meldLengths(count: number, total: number, max: number, rand: () => numb
   return lengths;
 }
 
+/** Modality m's features of every utterance of the dialogues, in order, as one (utterances, d) buffer. */
+function utteranceRows(dialogues: Dialogue[], m: string, d: number): Float32Array {
+  const buf = new Float32Array(dialogues.reduce((a, dlg) => a + dlg.labels.length, 0) * d);
+  let at = 0;
+  for (const dlg of dialogues) {
+    buf.set(dlg.features[m]!, at * d);
+    at += dlg.labels.length;
+  }
+  return buf;
+}
+
 /**
  * A MELD-shaped set: the built-in generator's utterances (MELD's classes, class prior and feature
  * widths), whose dialogue lengths (a log-normal around the mean) cannot take MELD's shape through
@@ -169,16 +180,7 @@ function meldShaped(seed: number): ConversationDataset {
   });
   const stream = [...ds.splits.train, ...ds.splits.dev, ...ds.splits.test];
   const feats: Record<string, Float32Array> = {};
-  for (const m of ds.modalities) {
-    const d = ds.dims[m]!;
-    const buf = new Float32Array(utterances * d);
-    let at = 0;
-    for (const dlg of stream) {
-      buf.set(dlg.features[m]!, at * d);
-      at += dlg.labels.length;
-    }
-    feats[m] = buf;
-  }
+  for (const m of ds.modalities) feats[m] = utteranceRows(stream, m, ds.dims[m]!);
   const labels = new Int32Array(utterances);
   const speakers: string[] = [];
   let at = 0;
@@ -696,12 +698,7 @@ async function runPreset(preset: string): Promise<string> {
   const tensors = new Map<string, RawTensor>();
   for (const m of mods) {
     const d = ds.dims[m]!;
-    const buf = new Float32Array(utterances * d);
-    let at = 0;
-    for (const dlg of train) {
-      buf.set(dlg.features[m]!, at * d);
-      at += dlg.labels.length;
-    }
+    const buf = utteranceRows(train, m, d);
     tensors.set(`x.${m}`, { dtype: 'F32', shape: [utterances, d], data: new Uint8Array(buf.buffer) });
   }
   const i64 = (xs: ArrayLike<number>): Uint8Array => new Uint8Array(BigInt64Array.from(Array.from(xs), (x) => BigInt(x)).buffer);
