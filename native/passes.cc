@@ -1,7 +1,6 @@
 // Whole-gradient passes: the sums and sums of squares of many tensors in one call (clipping's norm
 // and the modulation's standard deviations read each gradient once instead of two or three times,
 // and the numbers cross to JavaScript in one array), and which instruction set the loops use.
-#include <ATen/TensorIterator.h>
 #include <ATen/record_function.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "chunks.h"
 #include "common.h"
 #include "kernels.h"
 
@@ -36,25 +36,12 @@ std::pair<double, double> TensorMoments(const at::Tensor& t) {
   std::mutex lock;
   at::Tensor view = t.detach();
   AT_DISPATCH_FLOATING_TYPES(view.scalar_type(), "mmb_moments", [&] {
-    const scalar_t* base = view.data_ptr<scalar_t>();
-    auto iter = at::TensorIteratorConfig()
-                    .set_check_mem_overlap(false)
-                    .check_all_same_dtype(false)
-                    .resize_outputs(false)
-                    .add_output(view)
-                    .build();
-    iter.for_each(
-        [&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
-          for (int64_t j = 0; j < n1; j++) {
-            const scalar_t* p = reinterpret_cast<const scalar_t*>(data[0] + j * strides[1]);
-            TORCH_CHECK(strides[0] == static_cast<int64_t>(sizeof(scalar_t)), "foreachMoments needs contiguous chunks");
-            double s = 0, q = 0;
-            Moments(p, n0, &s, &q);
-            std::lock_guard<std::mutex> g(lock);
-            pieces.emplace_back(p - base, s, q);
-          }
-        },
-        kGrain);
+    ForEachChunk<scalar_t>(view, kGrain, [&](const scalar_t* p, int64_t first, int64_t n) {
+      double s = 0, q = 0;
+      Moments(p, n, &s, &q);
+      std::lock_guard<std::mutex> g(lock);
+      pieces.emplace_back(first, s, q);
+    });
   });
   std::sort(pieces.begin(), pieces.end());
   double s = 0, q = 0;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <mutex>
 
+#include "chunks.h"
 #include "common.h"
 #include "kernels.h"
 #include "noise.h"
@@ -52,28 +53,6 @@ void Noise(float* p, uint32_t firstPair, int64_t npairs, Seed s, float a, float 
 }
 void Noise(double* p, uint32_t firstPair, int64_t npairs, Seed s, double a, double sigma) {
   kernels::Active().noiseD(p, firstPair, npairs, s, a, sigma);
-}
-
-// Calls f(chunk pointer, index of its first element, length) over the contiguous tensor t's
-// elements, in chunks on libtorch's threads.
-template <typename scalar_t, typename F>
-void ForEachChunk(at::Tensor& t, const F& f) {
-  scalar_t* base = t.data_ptr<scalar_t>();
-  auto iter = at::TensorIteratorConfig()
-                  .set_check_mem_overlap(false)
-                  .check_all_same_dtype(false)
-                  .resize_outputs(false)
-                  .add_output(t)
-                  .build();
-  iter.for_each(
-      [&](char** data, const int64_t* strides, int64_t n0, int64_t n1) {
-        for (int64_t j = 0; j < n1; j++) {
-          scalar_t* p = reinterpret_cast<scalar_t*>(data[0] + j * strides[1]);
-          TORCH_CHECK(strides[0] == static_cast<int64_t>(sizeof(scalar_t)), "random kernels need contiguous chunks");
-          f(p, static_cast<uint32_t>(p - base), n0);
-        }
-      },
-      kGrain);
 }
 
 bool FastPath(const at::Tensor& t) {
@@ -155,7 +134,8 @@ void ScaleNoiseWith(at::Tensor& t, double a, double sigma, Seed seed, const char
   AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "mmb_scale_noise", [&] {
     const auto sa = static_cast<scalar_t>(a);
     const auto sc = static_cast<scalar_t>(sigma);
-    ForEachChunk<scalar_t>(t, [&](scalar_t* p, uint32_t first, int64_t n) {
+    ForEachChunk<scalar_t>(t, kGrain, [&](scalar_t* p, int64_t offset, int64_t n) {
+      const auto first = static_cast<uint32_t>(offset);  // FastPath: fewer than 2^32 elements
       // A chunk may start or end in the middle of a pair.
       int64_t k = 0;
       float z0, z1;
